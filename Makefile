@@ -1,0 +1,152 @@
+# etwhost — GNU Make build.
+#
+#   make            build build/etwhost, build/plugins/*.so, the SDK example
+#   make run        install missing packages, build, run the default job
+#   make test       install, build, run every test suite (plain + ASan/UBSan, ABI, ...)
+#   make bench      benchmarks (never part of make test)
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS per target)
+#   make deps       install missing Debian packages (apt-get as root)
+#   make install    PREFIX=/usr/local
+
+BUILD   ?= build
+CC      ?= cc
+PREFIX  ?= /usr/local
+OPT     ?= -O2
+SAN     ?=
+VERSION := 0.1.0
+
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter
+CSTD    := -std=c11
+DEFS    := -D_FILE_OFFSET_BITS=64 -DETWHOST_VERSION=\"$(VERSION)\"
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+CFLAGS  ?=
+CFLAGS  += $(CSTD) $(OPT) -g $(WARN) $(DEFS) $(SANFLAGS) -pthread
+CPPFLAGS += -Isdk/include -Ihost
+LDFLAGS += $(SANFLAGS) -pthread
+HOST_LIBS := -ljansson -lzstd -lexpat -ldl -lm
+
+.SECONDEXPANSION:
+.DELETE_ON_ERROR:
+
+# ---- sources (discovered, so adding a file needs no Makefile edit) ----
+HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/win/*' ! -name main.c))
+HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
+PLUGIN_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
+PLUGIN_SOS := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
+EXAMPLE_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard sdk/examples/*/*.c)))))
+EXAMPLE_SOS := $(EXAMPLE_NAMES:%=$(BUILD)/sdk-examples/%.so)
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+# Per-plugin link flags: plugins/<name>/plugin.mk may set LIBS_<name>.
+-include $(wildcard plugins/*/plugin.mk)
+-include $(wildcard tests/plugins/*.mk)
+
+.PHONY: all deps run test test-unit test-asan bench fuzz install clean abi-check abi-baseline \
+        lint format-check tools test-build
+all: $(BUILD)/etwhost $(PLUGIN_SOS) $(EXAMPLE_SOS) tools
+
+deps:
+	@sh tests/scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libetwhost.a: $(HOST_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/etwhost: $(BUILD)/obj/host/main.o $(BUILD)/libetwhost.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+# Plugins: only the SDK header, hidden visibility, one shared library each.
+PLUGIN_CFLAGS = $(CSTD) $(OPT) -g $(WARN) $(SANFLAGS) -fPIC -fvisibility=hidden -Isdk/include
+$(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) $$(wildcard plugins/$$*/*.h) sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS) $(LIBS_$*)
+
+$(BUILD)/sdk-examples/%.so: $$(wildcard sdk/examples/$$*/*.c) sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS)
+
+tools: $(TOOLS)
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libetwhost.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libetwhost.a $(LDFLAGS) $(HOST_LIBS)
+
+# ---- tests ----
+$(BUILD)/tests/test_list.h: $(TEST_SRCS)
+	@mkdir -p $(dir $@)
+	@cat /dev/null $(TEST_SRCS) | sed -n 's/^TEST(\([A-Za-z0-9_]*\)).*/X(\1)/p' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(BUILD)/obj/tests/runner.o: tests/runner.c $(BUILD)/tests/test_list.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -I$(BUILD)/tests -Itests $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/etwhost-tests: $(BUILD)/obj/tests/runner.o $(TEST_OBJS) $(BUILD)/libetwhost.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+# Test plugins: tests/plugins/<name>.c built with the variants its .mk lists.
+TEST_PLUGIN_SOS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so) $(TEST_PLUGIN_EXTRA)
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Itests/plugins -shared -o $@ $< $(LDFLAGS)
+
+test-build: all $(BUILD)/tests/etwhost-tests $(TEST_PLUGIN_SOS)
+
+# Run the plain suite only (quick loop while developing).
+test-unit: test-build
+	$(BUILD)/tests/etwhost-tests --root . --build $(BUILD) $(T)
+
+test: deps
+	@bash tests/scripts/run-all.sh
+
+test-asan:
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-build
+	build/asan/tests/etwhost-tests --root . --build build/asan $(T)
+
+run: deps all
+	@bash tests/scripts/run-default.sh
+
+# ---- ABI ----
+abi-check: $(BUILD)/abi/probe.so
+	@sh sdk/abi/abi-check.sh $(BUILD)/abi/probe.so
+abi-baseline: $(BUILD)/abi/probe.so
+	abidw --no-corpus-path --out-file sdk/abi/etwhost-abi-1.xml $<
+$(BUILD)/abi/probe.so: sdk/abi/probe.c sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -g -O0 -fPIC -shared -fvisibility=hidden -Isdk/include -o $@ $<
+
+bench: all
+	@bash tests/scripts/bench.sh
+
+fuzz:
+	@bash tests/scripts/fuzz.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/etwhost/plugins \
+	  $(DESTDIR)$(PREFIX)/include/etwhost $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/etwhost/conf/conf.d
+	install -m 755 $(BUILD)/etwhost $(DESTDIR)$(PREFIX)/bin/etwhost
+	install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/etwhost/plugins/
+	install -m 644 sdk/include/etwhost/*.h $(DESTDIR)$(PREFIX)/include/etwhost/
+	install -m 644 conf/etwhost.json $(DESTDIR)$(PREFIX)/share/etwhost/conf/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sdk/etwhost-sdk.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/etwhost-sdk.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

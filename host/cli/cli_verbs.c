@@ -1,0 +1,19 @@
+/*
+ * cli_verbs: the table of verbs and the top-level usage text.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+
+const struct cli_verb cli_verbs[] = {
+    {NULL, NULL, NULL},
+};
+
+void cli_usage(void *fp)
+{
+    FILE *f = fp;
+    fprintf(f, "usage: etwhost <command> [options]\n\ncommands:\n");
+    for (const struct cli_verb *v = cli_verbs; v->name; v++)
+        fprintf(f, "  %-12s %s\n", v->name, v->summary);
+    fprintf(f, "\nRun 'etwhost <command> --help' for the options of a command.\n");
+}

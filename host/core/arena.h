@@ -1,0 +1,34 @@
+/*
+ * arena: a bump allocator for per-batch / per-event scratch memory.
+ *
+ * Allocations live until arena_reset() or arena_free().  Chunks are kept
+ * across resets, so a steady pipeline stops allocating after warm-up.
+ * Not thread-safe: one owner at a time.
+ */
+#ifndef ETWHOST_ARENA_H
+#define ETWHOST_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena_chunk;
+
+struct arena {
+    struct arena_chunk *head;  /* current chunk */
+    struct arena_chunk *spare; /* chunks kept for reuse after reset */
+    size_t chunk_size;         /* default chunk size (0 = 64 KiB) */
+    size_t used_total;         /* bytes handed out since the last reset */
+};
+
+#define ARENA_INIT {NULL, NULL, 0, 0}
+
+/* n bytes aligned to 16; NULL on out of memory. */
+void *arena_alloc(struct arena *a, size_t n);
+/* Copy n bytes (plus a NUL terminator when as_str). */
+void *arena_dup(struct arena *a, const void *p, size_t n, int as_str);
+/* Forget all allocations, keep the memory. */
+void arena_reset(struct arena *a);
+/* Release everything. */
+void arena_free(struct arena *a);
+
+#endif

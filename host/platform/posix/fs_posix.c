@@ -1,0 +1,235 @@
+/*
+ * POSIX files and directories.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../platform.h"
+#include "../../core/mem.h"
+
+int plat_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int plat_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int plat_file_info(const char *path, uint64_t *size, int64_t *mtime)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
+    if (size)
+        *size = (uint64_t)st.st_size;
+    if (mtime)
+        *mtime = 116444736000000000LL + (int64_t)st.st_mtim.tv_sec * 10000000LL +
+                 st.st_mtim.tv_nsec / 100;
+    return 0;
+}
+
+int plat_check_private(const char *path, struct errbuf *eb)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errbuf_set(eb, ERR_NOTFOUND, "%s: %s", path, strerror(errno));
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return errbuf_set(eb, ERR_PERM,
+                          "%s is writable by %s (mode %04o); refusing to load code from it "
+                          "(run: chmod go-w '%s')",
+                          path, (st.st_mode & S_IWOTH) ? "others" : "its group",
+                          (unsigned)(st.st_mode & 07777), path);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int plat_list_dir(const char *dir, const char *suffix, char ***names, size_t *count,
+                  struct errbuf *eb)
+{
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errbuf_set(eb, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", dir,
+                          strerror(errno));
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    size_t sl = suffix ? strlen(suffix) : 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+            continue;
+        size_t l = strlen(nm);
+        if (suffix && (l < sl || strcmp(nm + l - sl, suffix) != 0))
+            continue;
+        if (mem_grow(&v, &cap, n + 1, sizeof *v) || (v[n] = mem_strdup(nm)) == NULL) {
+            rc = errbuf_set(eb, ERR_NOMEM, "%s: out of memory", dir);
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc) {
+        plat_free_list(v, n);
+        return rc;
+    }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_str);
+    *names = v;
+    *count = n;
+    return 0;
+}
+
+void plat_free_list(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        mem_free(names[i]);
+    mem_free(names);
+}
+
+int plat_mkdir_p(const char *path, struct errbuf *eb)
+{
+    char tmp[PATH_MAX];
+    size_t l = strlen(path);
+    if (l == 0 || l >= sizeof tmp)
+        return errbuf_set(eb, ERR_INVAL, "bad directory path '%s'", path);
+    memcpy(tmp, path, l + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return errbuf_set(eb, ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return errbuf_set(eb, ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    if (!plat_is_dir(tmp))
+        return errbuf_set(eb, ERR_IO, "%s exists and is not a directory", tmp);
+    return 0;
+}
+
+int plat_rename(const char *from, const char *to, struct errbuf *eb)
+{
+    if (rename(from, to) != 0)
+        return errbuf_set(eb, ERR_IO, "cannot rename %s to %s: %s", from, to, strerror(errno));
+    return 0;
+}
+
+int plat_remove(const char *path)
+{
+    return remove(path) == 0 ? 0 : ERR_IO;
+}
+
+int plat_fsync(FILE *f)
+{
+    if (fflush(f) != 0)
+        return ERR_IO;
+    return fsync(fileno(f)) == 0 ? 0 : ERR_IO;
+}
+
+FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb)
+{
+    FILE *f = fopen(path, mode);
+    if (f == NULL)
+        errbuf_set(eb, ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    return f;
+}
+
+int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb)
+{
+    *data = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errbuf_set(eb, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path,
+                          strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return errbuf_set(eb, ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return 0;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return errbuf_set(eb, ERR_IO, "%s: cannot map: %s", path, strerror(e));
+    *data = p;
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+void plat_unmap(const uint8_t *data, size_t size)
+{
+    if (data)
+        munmap((void *)(uintptr_t)data, size);
+}
+
+const char *plat_exe_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (dir[0])
+        return dir;
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0) {
+        strcpy(dir, ".");
+        return dir;
+    }
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = '\0';
+    return dir;
+}
+
+const char *plat_hostname(void)
+{
+    static char name[256];
+    if (name[0] == '\0' && gethostname(name, sizeof name - 1) != 0)
+        strcpy(name, "localhost");
+    return name;
+}
+
+int plat_isatty(FILE *f)
+{
+    return isatty(fileno(f));
+}
+
+const char *plat_tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    return (t && *t) ? t : "/tmp";
+}
+
+uint32_t plat_getpid(void)
+{
+    return (uint32_t)getpid();
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Install the Debian packages etwhost needs to build and test, if missing.
+# As root: apt-get install.  Otherwise: print the exact command.
+PKGS="build-essential pkg-config libjansson-dev libzstd-dev zstd librdkafka-dev \
+libpcre2-dev libexpat1-dev clang libclang-rt-14-dev abigail-tools kcat python3 python3-pip"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "etwhost: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+        || { echo "etwhost: apt-get install failed for:$missing" >&2; exit 1; }
+else
+    echo "etwhost: missing packages:$missing" >&2
+    echo "etwhost: run: sudo apt-get install -y$missing" >&2
+    exit 1
+fi
