@@ -14,6 +14,14 @@ PREFIX  ?= /usr/local
 OPT     ?= -O2
 SAN     ?=
 VERSION := 0.1.0
+V       ?= 0
+ifeq ($(V),1)
+Q :=
+E := @true
+else
+Q := @
+E := @echo
+endif
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
@@ -57,29 +65,35 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libetwhost.a: $(HOST_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(E) "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/etwhost: $(BUILD)/obj/host/main.o $(BUILD)/libetwhost.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # Plugins: only the SDK header, hidden visibility, one shared library each.
 PLUGIN_CFLAGS = $(CSTD) $(OPT) -g $(WARN) $(SANFLAGS) -fPIC -fvisibility=hidden -Isdk/include
 $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) $$(wildcard plugins/$$*/*.h) sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS) $(LIBS_$*)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS) $(LIBS_$*)
 
 $(BUILD)/sdk-examples/%.so: $$(wildcard sdk/examples/$$*/*.c) sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS)
 
 tools: $(TOOLS)
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libetwhost.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libetwhost.a $(LDFLAGS) $(HOST_LIBS)
+	$(E) "  TOOL    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libetwhost.a $(LDFLAGS) $(HOST_LIBS)
 
 # ---- tests ----
 $(BUILD)/tests/test_list.h: $(TEST_SRCS)
@@ -89,20 +103,24 @@ $(BUILD)/tests/test_list.h: $(TEST_SRCS)
 
 $(BUILD)/obj/tests/runner.o: tests/runner.c $(BUILD)/tests/test_list.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -I$(BUILD)/tests -Itests $(CFLAGS) -c $< -o $@
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) -I$(BUILD)/tests -Itests $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP -c $< -o $@
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/etwhost-tests: $(BUILD)/obj/tests/runner.o $(TEST_OBJS) $(BUILD)/libetwhost.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # Test plugins: tests/plugins/<name>.c built with the variants its .mk lists.
 TEST_PLUGIN_SOS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so) $(TEST_PLUGIN_EXTRA)
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -Itests/plugins -shared -o $@ $< $(LDFLAGS)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -Itests/plugins -shared -o $@ $< $(LDFLAGS)
 
 test-build: all $(BUILD)/tests/etwhost-tests $(TEST_PLUGIN_SOS)
 
