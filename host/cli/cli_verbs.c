@@ -4,8 +4,10 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cli_check.h"
 
 const struct cli_verb cli_verbs[] = {
+    {"check", "validate a config folder and show what it sets up", cli_check},
     {NULL, NULL, NULL},
 };
 
