@@ -33,6 +33,10 @@
 #define PROP_ENC_UTF8 0u
 #define PROP_ENC_UTF16 1u /* UTF-16LE, size in bytes */
 #define PROP_ENC_ANSI 2u  /* bytes, UTF-8 if valid else Windows-1252 */
+#define PROP_ENC_UTF8_OK 3u /* UTF-8 checked by the host: valid, no NUL, NUL after data[size] */
+
+/* Deepest nesting of STRUCT/ARRAY containers an event can hold. */
+#define EVENT_MAX_DEPTH 32
 
 /* A field attached by a filter (api->event_add_*). */
 struct event_field {
@@ -53,6 +57,13 @@ struct event {
     struct arena *arena; /* not owned */
     struct buf json;     /* cache of the canonical JSON line */
     uint8_t json_valid;
+    /*
+     * Builder state: the open containers (indexes) and, per level, the last
+     * child added (level 0 = top level), so siblings get linked in O(1).
+     */
+    uint32_t depth;
+    uint32_t open[EVENT_MAX_DEPTH];
+    uint32_t last[EVENT_MAX_DEPTH + 1];
 };
 
 /* Prepare an empty event using 'arena' for scratch memory. */
@@ -69,16 +80,33 @@ void event_free(struct event *ev);
 void event_set_record(struct event *ev, const struct record *rec, const char *provider_name);
 
 /*
- * Append a property; returns its index or ETWHOST_NONE on out of memory.
- * The caller fills the returned entry (name, type, value); parent/next/count
- * links are maintained by event_prop_open/close for containers.
+ * Append a property; returns its index or ETWHOST_NONE on out of memory
+ * (an error is then recorded with event_set_error).  The caller fills the
+ * returned entry (value, format, data, map_text; reserved = PROP_ENC_* for
+ * STRING); name, type and the parent/next/count links are set here: the
+ * new entry becomes the last child of the innermost open container (or a
+ * top-level property).  name is borrowed (must outlive the event use).
+ * The returned pointer &ev->props[i] stays valid until the next add.
  */
 uint32_t event_prop_add(struct event *ev, const char *name, uint32_t name_len, uint16_t type);
-/* Start a STRUCT/ARRAY container; later adds become its children until close. */
+/*
+ * Start a STRUCT/ARRAY container; later adds become its children until
+ * event_prop_close(container).  Beyond EVENT_MAX_DEPTH open containers it
+ * records an error and returns ETWHOST_NONE without adding anything (later
+ * adds go to the innermost container that is open).
+ */
 uint32_t event_prop_open(struct event *ev, const char *name, uint32_t name_len, uint16_t type);
+/*
+ * Close 'container' (and any container opened inside it and left open).
+ * A container that is not open (or ETWHOST_NONE) is ignored.
+ */
 void event_prop_close(struct event *ev, uint32_t container);
 
-/* Record a decode error (copied into the arena); status becomes PARTIAL or NONE. */
+/*
+ * Record a decode error (formatted into the arena; the first error wins).
+ * On the first error decode_status becomes PARTIAL if some properties were
+ * decoded, NONE otherwise.
+ */
 void event_set_error(struct event *ev, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 2, 3)))
@@ -86,12 +114,80 @@ void event_set_error(struct event *ev, const char *fmt, ...)
     ;
 
 /*
+ * Mark decoding as finished: decode_status becomes FULL unless an error was
+ * recorded.  Open containers are closed.
+ */
+void event_finish_decode(struct event *ev);
+
+/* Encoding (PROP_ENC_*) of a STRING property. */
+static inline uint32_t event_prop_enc(const etwhost_prop *p) { return p->reserved; }
+
+/* 1 for the fixed-width integer types I8..U64. */
+static inline int event_type_is_int(uint16_t t)
+{
+    return t >= ETWHOST_PT_I8 && t <= ETWHOST_PT_U64;
+}
+/* 1 for I8, I16, I32, I64. */
+static inline int event_type_is_signed(uint16_t t)
+{
+    return t == ETWHOST_PT_I8 || t == ETWHOST_PT_I16 || t == ETWHOST_PT_I32 ||
+           t == ETWHOST_PT_I64;
+}
+/* The bits of an integer property reduced to its declared width (zero-extended). */
+static inline uint64_t event_prop_bits(const etwhost_prop *p)
+{
+    switch (p->type) {
+    case ETWHOST_PT_I8:
+    case ETWHOST_PT_U8: return p->num.u & 0xFFu;
+    case ETWHOST_PT_I16:
+    case ETWHOST_PT_U16: return p->num.u & 0xFFFFu;
+    case ETWHOST_PT_I32:
+    case ETWHOST_PT_U32: return p->num.u & 0xFFFFFFFFu;
+    default: return p->num.u;
+    }
+}
+/* The value of a signed integer property, sign-extended from its declared width. */
+static inline int64_t event_prop_signed(const etwhost_prop *p)
+{
+    switch (p->type) {
+    case ETWHOST_PT_I8: return (int8_t)(p->num.u & 0xFFu);
+    case ETWHOST_PT_I16: return (int16_t)(p->num.u & 0xFFFFu);
+    case ETWHOST_PT_I32: return (int32_t)(p->num.u & 0xFFFFFFFFu);
+    default: return p->num.i;
+    }
+}
+
+/*
  * Render the canonical JSON line (no newline) into out, appending.  Always
- * valid UTF-8 JSON.  0, ERR_NOMEM or ERR_RANGE.  See README "Event JSON".
+ * valid UTF-8 JSON.  0, ERR_NOMEM or ERR_RANGE.  Format: docs/event-json.md.
  */
 int event_json_render(const struct event *ev, struct buf *out);
 
-/* The cached JSON of ev (rendered on first use).  NULL on out of memory. */
+/*
+ * The cached JSON of ev (rendered on first use; the cache is dropped by
+ * event_reset and by any change made through the event_* builders or
+ * the plugin accessors that add fields).  NULL on out of memory.
+ */
 const struct buf *event_json(struct event *ev);
+
+/* Forget the cached JSON (call after changing an event behind the builders' back). */
+static inline void event_json_invalidate(struct event *ev) { ev->json_valid = 0; }
+
+/*
+ * Render the JSON value of one scalar property p (of event ev) into out,
+ * appending, exactly as the canonical line shows it (quotes included for
+ * strings).  ERR_TYPE for STRUCT/ARRAY; 0, ERR_NOMEM or ERR_RANGE otherwise.
+ */
+int event_json_scalar(const struct event *ev, const etwhost_prop *p, struct buf *out);
+/* The same into dst, which holds event_json_scalar_bound(p) bytes; returns the length. */
+size_t event_json_scalar_bound(const etwhost_prop *p);
+size_t event_json_scalar_to(char *dst, const struct event *ev, const etwhost_prop *p);
+
+/*
+ * Append s[0..len) as a JSON string (quotes included) to out.  Bytes are
+ * taken as UTF-8 up to the first NUL; ill-formed sequences become U+FFFD,
+ * so the output is valid UTF-8 whatever the input.  0, ERR_NOMEM, ERR_RANGE.
+ */
+int json_put_string(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -1,0 +1,175 @@
+/*
+ * event: building the property tree of a decoded event (see event.h).
+ *
+ * The tree is a flat array in pre-order.  The builder keeps a stack of open
+ * containers and, for every level, the last child added, so an add is O(1):
+ * it links the previous sibling's 'next' to the new entry and bumps the
+ * parent's 'count'.  The links are therefore consistent at every moment,
+ * even when decoding stops half-way through a struct, which is what lets
+ * the JSON writer render partially decoded events without special cases.
+ */
+#include "event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/mem.h"
+
+void event_init(struct event *ev, struct arena *arena)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->arena = arena;
+    event_reset(ev);
+}
+
+void event_reset(struct event *ev)
+{
+    memset(&ev->hdr, 0, sizeof ev->hdr);
+    ev->hdr.struct_size = (uint32_t)sizeof ev->hdr;
+    ev->hdr.decode_status = ETWHOST_DECODE_PENDING;
+    ev->hdr.provider_name = "";
+    ev->hdr.event_name = "";
+    ev->hdr.task_name = "";
+    ev->hdr.opcode_name = "";
+    ev->rec = NULL;
+    ev->nprops = 0;
+    ev->nfields = 0;
+    ev->decode_error = NULL;
+    ev->json_valid = 0;
+    buf_reset(&ev->json);
+    ev->depth = 0;
+    ev->last[0] = ETWHOST_NONE;
+}
+
+void event_free(struct event *ev)
+{
+    mem_free(ev->props);
+    mem_free(ev->fields);
+    buf_free(&ev->json);
+    ev->props = NULL;
+    ev->fields = NULL;
+    ev->props_cap = ev->fields_cap = 0;
+    ev->nprops = ev->nfields = 0;
+    ev->json_valid = 0;
+}
+
+void event_set_record(struct event *ev, const struct record *rec, const char *provider_name)
+{
+    event_reset(ev);
+    ev->rec = rec;
+    etwhost_event_header *h = &ev->hdr;
+    h->flags = rec->evf;
+    h->timestamp = rec->timestamp;
+    h->provider_guid = rec->provider;
+    h->activity_id = rec->activity;
+    h->related_activity_id = rec->related;
+    h->keywords = rec->keywords;
+    h->event_id = rec->id;
+    h->version = rec->version;
+    h->channel = rec->channel;
+    h->level = rec->level;
+    h->opcode = rec->opcode;
+    h->task = rec->task;
+    h->pid = rec->pid;
+    h->tid = rec->tid;
+    h->cpu = rec->cpu;
+    h->header_kind = rec->kind;
+    h->decode_status = ETWHOST_DECODE_PENDING;
+    h->provider_name = provider_name ? provider_name : "";
+}
+
+/* The first error wins; later ones are usually consequences of it. */
+static void set_error_text(struct event *ev, const char *text)
+{
+    if (ev->decode_error != NULL)
+        return;
+    ev->decode_error = text;
+    ev->hdr.decode_status = ev->nprops > 0 ? ETWHOST_DECODE_PARTIAL : ETWHOST_DECODE_NONE;
+    ev->json_valid = 0;
+}
+
+void event_set_error(struct event *ev, const char *fmt, ...)
+{
+    if (ev->decode_error != NULL)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        set_error_text(ev, "decode error (message could not be formatted)");
+        return;
+    }
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    const char *copy = ev->arena ? arena_dup(ev->arena, line, len, 1) : NULL;
+    set_error_text(ev, copy ? copy : "decode error (out of memory for its message)");
+}
+
+void event_finish_decode(struct event *ev)
+{
+    ev->depth = 0;
+    if (ev->decode_error == NULL)
+        ev->hdr.decode_status = ETWHOST_DECODE_FULL;
+    ev->json_valid = 0;
+}
+
+uint32_t event_prop_add(struct event *ev, const char *name, uint32_t name_len, uint16_t type)
+{
+    if (ev->nprops >= ev->props_cap) {
+        size_t cap = ev->props_cap;
+        if (ev->nprops >= ETWHOST_NONE - 1 ||
+            mem_grow(&ev->props, &cap, (size_t)ev->nprops + 1, sizeof *ev->props) != 0) {
+            set_error_text(ev, "out of memory adding a property");
+            return ETWHOST_NONE;
+        }
+        ev->props_cap = cap > ETWHOST_NONE - 1 ? ETWHOST_NONE - 1 : (uint32_t)cap;
+    }
+    uint32_t i = ev->nprops++;
+    etwhost_prop *p = &ev->props[i];
+    memset(p, 0, sizeof *p);
+    p->struct_size = (uint32_t)sizeof *p;
+    p->type = type;
+    p->name = name ? name : "";
+    p->name_len = name ? name_len : 0;
+    p->next = ETWHOST_NONE;
+    uint32_t level = ev->depth;
+    if (level > 0) {
+        p->parent = ev->open[level - 1];
+        ev->props[p->parent].count++;
+    } else {
+        p->parent = ETWHOST_NONE;
+    }
+    if (ev->last[level] != ETWHOST_NONE)
+        ev->props[ev->last[level]].next = i;
+    ev->last[level] = i;
+    ev->json_valid = 0;
+    return i;
+}
+
+uint32_t event_prop_open(struct event *ev, const char *name, uint32_t name_len, uint16_t type)
+{
+    if (ev->depth >= EVENT_MAX_DEPTH) {
+        event_set_error(ev, "properties nested deeper than %d levels", EVENT_MAX_DEPTH);
+        return ETWHOST_NONE;
+    }
+    uint32_t i = event_prop_add(ev, name, name_len, type);
+    if (i == ETWHOST_NONE)
+        return i;
+    ev->open[ev->depth++] = i;
+    ev->last[ev->depth] = ETWHOST_NONE;
+    return i;
+}
+
+void event_prop_close(struct event *ev, uint32_t container)
+{
+    if (container == ETWHOST_NONE)
+        return;
+    for (uint32_t d = ev->depth; d > 0; d--) {
+        if (ev->open[d - 1] == container) {
+            ev->depth = d - 1;
+            return;
+        }
+    }
+}

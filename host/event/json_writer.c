@@ -1,0 +1,933 @@
+/*
+ * json_writer: the canonical JSON line of an event (docs/event-json.md).
+ *
+ * Speed matters here: every event a sink writes passes through this file.
+ * The writer therefore works in two passes over the event:
+ *
+ *  1. json_bound() computes an upper bound of the output size (every byte
+ *     of a string may become a 6-byte \u00XX escape, every number its
+ *     longest form, ...), and the output buffer is reserved once;
+ *  2. the render pass writes through a raw char pointer with no bounds
+ *     checks and no calls into printf for integers, GUIDs or timestamps.
+ *
+ * String conversion and escaping are fused: UTF-16LE, ANSI and UTF-8 input
+ * is converted, repaired and escaped in one loop, with a word-at-a-time fast
+ * path for runs of characters that need neither conversion nor escaping.
+ */
+#include "event.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "../core/mem.h"
+#include "../core/text.h"
+
+/* ---- Escaping ---------------------------------------------------------- */
+
+/*
+ * For each ASCII byte: 0 if it is copied as it is, otherwise the character
+ * after the backslash ('u' for the \u00XX form).
+ */
+static const char esc_tab[128] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+#define PUTLIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) += sizeof(s) - 1)
+
+/* Escape ASCII byte c (esc_tab[c] != 0). */
+static inline char *put_esc(char *o, unsigned c)
+{
+    char e = esc_tab[c];
+    o[0] = '\\';
+    if (e != 'u') {
+        o[1] = e;
+        return o + 2;
+    }
+    memcpy(o + 1, "u00", 3);
+    o[4] = "0123456789abcdef"[c >> 4];
+    o[5] = "0123456789abcdef"[c & 15];
+    return o + 6;
+}
+
+#if TEXT_LITTLE_ENDIAN
+#define ONES8 0x0101010101010101ull
+#define HIGH8 0x8080808080808080ull
+#define ONES16 0x0001000100010001ull
+#define HIGH16 0x8000800080008000ull
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/*
+ * 1 if none of the 8 bytes of w needs attention in a JSON string: all are
+ * ASCII, none is a control character (NUL included), '"' or '\\'.  The
+ * "has a byte less than n" trick is exact about existence, which is all
+ * the fast path needs.
+ */
+static inline int plain8(uint64_t w)
+{
+    uint64_t ctl = (w - ONES8 * 0x20) & ~w;
+    uint64_t quo = w ^ (ONES8 * 0x22);
+    uint64_t bsl = w ^ (ONES8 * 0x5C);
+    quo = (quo - ONES8) & ~quo;
+    bsl = (bsl - ONES8) & ~bsl;
+    return ((w | ctl | quo | bsl) & HIGH8) == 0;
+}
+
+/* The same for four UTF-16 code units: all in 0x20..0x7f, none '"' or '\\'. */
+static inline int plain16x4(uint64_t w)
+{
+    if (w & 0xFF80FF80FF80FF80ull)
+        return 0;
+    uint64_t ctl = (w - ONES16 * 0x20) & ~w;
+    uint64_t quo = w ^ (ONES16 * 0x22);
+    uint64_t bsl = w ^ (ONES16 * 0x5C);
+    quo = (quo - ONES16) & ~quo;
+    bsl = (bsl - ONES16) & ~bsl;
+    return ((ctl | quo | bsl) & HIGH16) == 0;
+}
+#endif
+
+/*
+ * UTF-8 bytes (up to the first NUL) as JSON string content.  strict = 0:
+ * ill-formed sequences become U+FFFD.  strict = 1: return NULL at the first
+ * ill-formed sequence (the caller then reads the bytes as Windows-1252).
+ * Needs 6 bytes of room per input byte.
+ */
+static char *w_utf8(char *o, const uint8_t *s, size_t n, int strict)
+{
+    size_t i = 0;
+    while (i < n) {
+#if TEXT_LITTLE_ENDIAN
+        while (i + 8 <= n) {
+            uint64_t w = ld64(s + i);
+            if (!plain8(w))
+                break;
+            memcpy(o, &w, 8);
+            o += 8;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+#endif
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            if (b == 0)
+                break;
+            if (esc_tab[b])
+                o = put_esc(o, b);
+            else
+                *o++ = (char)b;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        int r = text_utf8_step(s + i, n - i, &cp);
+        if (r > 0) {
+            memcpy(o, s + i, (size_t)r);
+            o += r;
+            i += (size_t)r;
+            continue;
+        }
+        if (strict)
+            return NULL;
+        o += text_utf8_put(o, 0xFFFD);
+        i += (size_t)-r;
+    }
+    return o;
+}
+
+/* Windows-1252 bytes (up to the first NUL) as JSON string content; 6 bytes room per byte. */
+static char *w_cp1252(char *o, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            if (b == 0)
+                break;
+            if (esc_tab[b])
+                o = put_esc(o, b);
+            else
+                *o++ = (char)b;
+        } else {
+            o += text_utf8_put(o, text_cp1252_high[b - 0x80]);
+        }
+    }
+    return o;
+}
+
+/* ANSI: valid UTF-8 is kept, otherwise the whole string is read as Windows-1252. */
+static char *w_ansi(char *o, const uint8_t *s, size_t n)
+{
+    char *r = w_utf8(o, s, n, 1);
+    return r ? r : w_cp1252(o, s, n);
+}
+
+/*
+ * UTF-16LE (nbytes bytes, up to the first NUL unit) as JSON string content.
+ * Unpaired surrogates and an odd trailing byte become U+FFFD.  Needs 3 bytes
+ * of room per input byte, plus 3.
+ */
+static char *w_utf16(char *o, const uint8_t *s, size_t nbytes)
+{
+    size_t i = 0;
+    while (i + 1 < nbytes) {
+#if TEXT_LITTLE_ENDIAN
+        while (i + 16 <= nbytes) {
+            uint64_t a = ld64(s + i), b = ld64(s + i + 8);
+            if (!plain16x4(a) || !plain16x4(b))
+                break;
+            uint64_t lo = (a & 0xFF) | ((a >> 8) & 0xFF00) | ((a >> 16) & 0xFF0000) |
+                          ((a >> 24) & 0xFF000000);
+            uint64_t hi = (b & 0xFF) | ((b >> 8) & 0xFF00) | ((b >> 16) & 0xFF0000) |
+                          ((b >> 24) & 0xFF000000);
+            uint64_t eight = lo | hi << 32;
+            memcpy(o, &eight, 8);
+            o += 8;
+            i += 16;
+        }
+        if (i + 8 <= nbytes) {
+            uint64_t a = ld64(s + i);
+            if (plain16x4(a)) {
+                uint32_t four = (uint32_t)((a & 0xFF) | ((a >> 8) & 0xFF00) |
+                                           ((a >> 16) & 0xFF0000) | ((a >> 24) & 0xFF000000));
+                memcpy(o, &four, 4);
+                o += 4;
+                i += 8;
+                continue;
+            }
+        }
+#endif
+        uint32_t u = (uint32_t)s[i] | (uint32_t)s[i + 1] << 8;
+        i += 2;
+        if (u < 0x80) {
+            if (u == 0)
+                return o;
+            if (esc_tab[u])
+                o = put_esc(o, u);
+            else
+                *o++ = (char)u;
+        } else if (u < 0xD800 || u > 0xDFFF) {
+            o += text_utf8_put(o, u);
+        } else if (u <= 0xDBFF && i + 1 < nbytes) {
+            uint32_t u2 = (uint32_t)s[i] | (uint32_t)s[i + 1] << 8;
+            if (u2 >= 0xDC00 && u2 <= 0xDFFF) {
+                i += 2;
+                o += text_utf8_put(o, 0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00));
+            } else {
+                o += text_utf8_put(o, 0xFFFD);
+            }
+        } else {
+            o += text_utf8_put(o, 0xFFFD);
+        }
+    }
+    if (i + 1 == nbytes && s[i] != 0)
+        o += text_utf8_put(o, 0xFFFD);
+    return o;
+}
+
+/* A quoted UTF-8 string, repaired; needs 6*n + 2. */
+static inline char *w_qutf8(char *o, const char *s, size_t n)
+{
+    *o++ = '"';
+    o = w_utf8(o, (const uint8_t *)s, n, 0);
+    *o++ = '"';
+    return o;
+}
+
+/* ---- Scalars ----------------------------------------------------------- */
+
+static inline char *w_guid(char *o, const etwhost_guid *g)
+{
+    uint32_t d1 = g->data1;
+    memcpy(o, text_hex2 + 2 * (d1 >> 24), 2);
+    memcpy(o + 2, text_hex2 + 2 * ((d1 >> 16) & 0xFF), 2);
+    memcpy(o + 4, text_hex2 + 2 * ((d1 >> 8) & 0xFF), 2);
+    memcpy(o + 6, text_hex2 + 2 * (d1 & 0xFF), 2);
+    o[8] = '-';
+    memcpy(o + 9, text_hex2 + 2 * (g->data2 >> 8), 2);
+    memcpy(o + 11, text_hex2 + 2 * (g->data2 & 0xFF), 2);
+    o[13] = '-';
+    memcpy(o + 14, text_hex2 + 2 * (g->data3 >> 8), 2);
+    memcpy(o + 16, text_hex2 + 2 * (g->data3 & 0xFF), 2);
+    o[18] = '-';
+    memcpy(o + 19, text_hex2 + 2 * g->data4[0], 2);
+    memcpy(o + 21, text_hex2 + 2 * g->data4[1], 2);
+    o[23] = '-';
+    for (int i = 0; i < 6; i++)
+        memcpy(o + 24 + 2 * i, text_hex2 + 2 * g->data4[2 + i], 2);
+    return o + 36;
+}
+
+static inline char *w_qguid(char *o, const etwhost_guid *g)
+{
+    *o++ = '"';
+    o = w_guid(o, g);
+    *o++ = '"';
+    return o;
+}
+
+/* A GUID string, or null when all zero (activity ids). */
+static inline char *w_guid_or_null(char *o, const etwhost_guid *g)
+{
+    if (guid_is_zero(g)) {
+        PUTLIT(o, "null");
+        return o;
+    }
+    return w_qguid(o, g);
+}
+
+/* FILETIME as a quoted RFC 3339 string, or as a number when out of range. */
+static inline char *w_filetime(char *o, int64_t ft)
+{
+    o[0] = '"';
+    int n = text_filetime_rfc3339(o + 1, ft);
+    if (n < 0)
+        return o + text_i64_dec(o, ft);
+    o[1 + n] = '"';
+    return o + n + 2;
+}
+
+/*
+ * Shortest text that reads back as the same double (15, 16 or 17 significant
+ * digits), or float when is_f32.  Integral values keep a ".0" so the number
+ * stays a floating-point number for typed readers.  NaN and infinities,
+ * which JSON cannot express, become null.  Needs 40 bytes.
+ */
+static char *w_float(char *o, double v, int is_f32)
+{
+    if (!isfinite(v)) {
+        PUTLIT(o, "null");
+        return o;
+    }
+    if (v == 0.0) {
+        if (signbit(v))
+            *o++ = '-';
+        PUTLIT(o, "0.0");
+        return o;
+    }
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+        o += text_i64_dec(o, (int64_t)v);
+        PUTLIT(o, ".0");
+        return o;
+    }
+    char tmp[48];
+    int n = 0;
+    int lo = is_f32 ? 6 : 15, hi = is_f32 ? 9 : 17;
+    for (int prec = lo; prec <= hi; prec++) {
+        n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (n <= 0 || n >= (int)sizeof tmp) {
+            PUTLIT(o, "null");
+            return o;
+        }
+        if (prec == hi)
+            break;
+        if (is_f32 ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
+            break;
+    }
+    int has_point = 0;
+    for (int i = 0; i < n; i++) {
+        char c = tmp[i];
+        if (c == ',')
+            c = '.'; /* a decimal comma from a foreign LC_NUMERIC */
+        if (c == '.' || c == 'e' || c == 'E')
+            has_point = 1;
+        o[i] = c;
+    }
+    o += n;
+    if (!has_point)
+        PUTLIT(o, ".0");
+    return o;
+}
+
+static char *w_ipv4_bytes(char *o, const uint8_t b[4])
+{
+    *o++ = '"';
+    o += text_ipv4_format(o, b);
+    *o++ = '"';
+    return o;
+}
+
+static char *w_ipv6_bytes(char *o, const uint8_t b[16])
+{
+    *o++ = '"';
+    o += text_ipv6_format(o, b);
+    *o++ = '"';
+    return o;
+}
+
+/* Windows SOCKADDR_IN / SOCKADDR_IN6 as "a.b.c.d:port" / "[v6]:port"; NULL if neither. */
+static char *w_sockaddr(char *o, const uint8_t *d, uint32_t size)
+{
+    if (size < 8)
+        return NULL;
+    unsigned family = (unsigned)d[0] | (unsigned)d[1] << 8;
+    unsigned port = (unsigned)d[2] << 8 | d[3];
+    if (family == 2) {
+        *o++ = '"';
+        o += text_ipv4_format(o, d + 4);
+    } else if (family == 23 && size >= 24) {
+        *o++ = '"';
+        *o++ = '[';
+        o += text_ipv6_format(o, d + 8);
+        *o++ = ']';
+    } else {
+        return NULL;
+    }
+    *o++ = ':';
+    o += text_u64_dec(o, port);
+    *o++ = '"';
+    return o;
+}
+
+static char *w_hex_string(char *o, const uint8_t *d, uint32_t size)
+{
+    *o++ = '"';
+    if (d != NULL) {
+        text_hex_bytes(o, d, size);
+        o += 2 * (size_t)size;
+    }
+    *o++ = '"';
+    return o;
+}
+
+static char *w_integer(char *o, const etwhost_prop *p)
+{
+    switch (p->format) {
+    case ETWHOST_FMT_HEX:
+    case ETWHOST_FMT_NTSTATUS:
+    case ETWHOST_FMT_HRESULT:
+        *o++ = '"';
+        o += text_u64_hex(o, event_prop_bits(p));
+        *o++ = '"';
+        return o;
+    case ETWHOST_FMT_BOOL:
+        if (event_prop_bits(p))
+            PUTLIT(o, "true");
+        else
+            PUTLIT(o, "false");
+        return o;
+    case ETWHOST_FMT_IPV4:
+        if (p->type == ETWHOST_PT_U32 || p->type == ETWHOST_PT_I32) {
+            /* The four bytes as recorded (network order) sit in the low bytes. */
+            uint64_t v = event_prop_bits(p);
+            uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                            (uint8_t)(v >> 24)};
+            return w_ipv4_bytes(o, b);
+        }
+        break;
+    case ETWHOST_FMT_PORT:
+        if (p->type == ETWHOST_PT_U16 || p->type == ETWHOST_PT_I16) {
+            uint64_t v = event_prop_bits(p);
+            return o + text_u64_dec(o, (v >> 8) | (v & 0xFF) << 8);
+        }
+        break;
+    case ETWHOST_FMT_CHAR:
+        if (p->type == ETWHOST_PT_U8 || p->type == ETWHOST_PT_I8 ||
+            p->type == ETWHOST_PT_U16 || p->type == ETWHOST_PT_I16) {
+            uint8_t raw[2] = {(uint8_t)event_prop_bits(p), (uint8_t)(event_prop_bits(p) >> 8)};
+            *o++ = '"';
+            if (p->type == ETWHOST_PT_U16 || p->type == ETWHOST_PT_I16)
+                o = w_utf16(o, raw, 2);
+            else
+                o = w_cp1252(o, raw, 1);
+            *o++ = '"';
+            return o;
+        }
+        break;
+    default:
+        break;
+    }
+    if (event_type_is_signed(p->type))
+        return o + text_i64_dec(o, event_prop_signed(p));
+    return o + text_u64_dec(o, event_prop_bits(p));
+}
+
+/* Worst-case JSON size of one scalar value (map_text included). */
+static size_t value_bound(const etwhost_prop *p)
+{
+    size_t n;
+    switch (p->type) {
+    case ETWHOST_PT_F32:
+    case ETWHOST_PT_F64:
+        n = 48;
+        break;
+    case ETWHOST_PT_STRING:
+        n = (p->reserved == PROP_ENC_UTF16 ? 3 * (size_t)p->size + 3 : 6 * (size_t)p->size) + 2;
+        break;
+    case ETWHOST_PT_SID:
+    case ETWHOST_PT_BINARY:
+        n = 2 * (size_t)p->size + TEXT_SID_MAX + 64;
+        break;
+    default:
+        n = 48; /* integers, hex, GUID, FILETIME, addresses, single chars */
+        break;
+    }
+    if (p->map_text != NULL)
+        n += 6 * strlen(p->map_text) + 2;
+    return n;
+}
+
+/* One scalar value (STRUCT/ARRAY are the caller's business). */
+static char *w_value(char *o, const struct event *ev, const etwhost_prop *p)
+{
+    if (p->map_text != NULL)
+        return w_qutf8(o, p->map_text, strlen(p->map_text));
+    switch (p->type) {
+    case ETWHOST_PT_I8:
+    case ETWHOST_PT_U8:
+    case ETWHOST_PT_I16:
+    case ETWHOST_PT_U16:
+    case ETWHOST_PT_I32:
+    case ETWHOST_PT_U32:
+    case ETWHOST_PT_I64:
+    case ETWHOST_PT_U64:
+        return w_integer(o, p);
+    case ETWHOST_PT_F32:
+        return w_float(o, (double)(float)p->num.f, 1);
+    case ETWHOST_PT_F64:
+        return w_float(o, p->num.f, 0);
+    case ETWHOST_PT_BOOL:
+        if (p->num.u)
+            PUTLIT(o, "true");
+        else
+            PUTLIT(o, "false");
+        return o;
+    case ETWHOST_PT_STRING:
+        *o++ = '"';
+        if (p->data != NULL) {
+            if (p->reserved == PROP_ENC_UTF16)
+                o = w_utf16(o, p->data, p->size);
+            else if (p->reserved == PROP_ENC_ANSI)
+                o = w_ansi(o, p->data, p->size);
+            else
+                o = w_utf8(o, p->data, p->size, 0);
+        }
+        *o++ = '"';
+        return o;
+    case ETWHOST_PT_GUID:
+        if (p->data != NULL && p->size >= 16) {
+            etwhost_guid g;
+            memcpy(&g, p->data, sizeof g);
+            return w_qguid(o, &g);
+        }
+        break;
+    case ETWHOST_PT_FILETIME:
+    case ETWHOST_PT_SYSTEMTIME:
+        if (p->num.i == 0)
+            break;
+        return w_filetime(o, p->num.i);
+    case ETWHOST_PT_SID:
+        if (p->data != NULL) {
+            o[0] = '"';
+            int n = text_sid_format(o + 1, p->data, p->size);
+            if (n >= 0) {
+                o[1 + n] = '"';
+                return o + 2 + n;
+            }
+            return w_hex_string(o, p->data, p->size);
+        }
+        break;
+    case ETWHOST_PT_POINTER:
+        *o++ = '"';
+        o += text_u64_hex(o, p->num.u);
+        *o++ = '"';
+        return o;
+    case ETWHOST_PT_BINARY:
+        if (p->data != NULL) {
+            if (p->format == ETWHOST_FMT_IPV6 && p->size == 16)
+                return w_ipv6_bytes(o, p->data);
+            if (p->format == ETWHOST_FMT_IPV4 && p->size == 4)
+                return w_ipv4_bytes(o, p->data);
+            if (p->format == ETWHOST_FMT_SOCKADDR) {
+                char *r = w_sockaddr(o, p->data, p->size);
+                if (r != NULL)
+                    return r;
+            }
+        }
+        return w_hex_string(o, p->data, p->size);
+    default:
+        break;
+    }
+    (void)ev;
+    PUTLIT(o, "null");
+    return o;
+}
+
+/* ---- Duplicate member names ---------------------------------------------- */
+
+/*
+ * Member names within one object are made unique: the k-th repeat of a name
+ * is written as "name_k" (k >= 2).  For small objects the previous siblings
+ * are compared directly; objects with many members use a hash table over
+ * (parent, name), built per render, so cost stays linear.
+ */
+#define DUP_LINEAR_MAX 32
+
+struct dup_slot {
+    uint32_t index; /* first prop with this (parent, name), ETWHOST_NONE if empty */
+    uint32_t seen;  /* occurrences so far */
+};
+
+struct dup_table {
+    struct dup_slot *slots;
+    size_t mask;
+};
+
+static uint64_t name_hash(uint32_t parent, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ parent;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static inline int same_name(const etwhost_prop *a, const etwhost_prop *b)
+{
+    return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+/* Occurrence number (1 for the first) of props[i]'s name among its siblings. */
+static uint32_t dup_rank(const struct event *ev, struct dup_table *t, uint32_t first,
+                         uint32_t i, uint32_t siblings)
+{
+    const etwhost_prop *p = &ev->props[i];
+    if (siblings <= DUP_LINEAR_MAX || t == NULL || t->slots == NULL) {
+        uint32_t rank = 1;
+        for (uint32_t j = first; j != i && j < ev->nprops; j = ev->props[j].next)
+            rank += same_name(&ev->props[j], p);
+        return rank;
+    }
+    size_t h = (size_t)name_hash(p->parent, p->name, p->name_len) & t->mask;
+    for (;;) {
+        struct dup_slot *s = &t->slots[h];
+        if (s->index == ETWHOST_NONE) {
+            s->index = i;
+            s->seen = 1;
+            return 1;
+        }
+        const etwhost_prop *q = &ev->props[s->index];
+        if (q->parent == p->parent && same_name(q, p))
+            return ++s->seen;
+        h = (h + 1) & t->mask;
+    }
+}
+
+/* Key with its quotes, the dedup suffix and the colon; needs 6*len + 16. */
+static inline char *w_key(char *o, const char *name, size_t len, uint32_t rank)
+{
+    *o++ = '"';
+    o = w_utf8(o, (const uint8_t *)name, len, 0);
+    if (rank > 1) {
+        *o++ = '_';
+        o += text_u64_dec(o, rank);
+    }
+    *o++ = '"';
+    *o++ = ':';
+    return o;
+}
+
+/* ---- Size bound ------------------------------------------------------------ */
+
+#define HEADER_BOUND 1024
+
+static size_t json_bound(const struct event *ev, int *need_dup_table)
+{
+    const etwhost_event_header *h = &ev->hdr;
+    size_t n = HEADER_BOUND;
+    n += 6 * (strlen(h->provider_name) + strlen(h->event_name) + strlen(h->task_name) +
+              strlen(h->opcode_name));
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < ev->nprops; i++) {
+        const etwhost_prop *p = &ev->props[i];
+        n += 6 * (size_t)p->name_len + 24;
+        if (p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY) {
+            n += 2;
+            if (p->type == ETWHOST_PT_STRUCT && p->count > DUP_LINEAR_MAX)
+                *need_dup_table = 1;
+        } else {
+            n += value_bound(p);
+        }
+        top += p->parent == ETWHOST_NONE;
+    }
+    if (top > DUP_LINEAR_MAX)
+        *need_dup_table = 1;
+    for (uint32_t i = 0; i < ev->nfields; i++) {
+        const struct event_field *f = &ev->fields[i];
+        n += 6 * strlen(f->name) + 24 + (f->str ? 6 * f->str_len + 2 : 24);
+    }
+    if (h->decode_status != ETWHOST_DECODE_FULL) {
+        if (ev->rec != NULL)
+            n += text_base64_len(ev->rec->data_len);
+        if (ev->decode_error != NULL)
+            n += 6 * strlen(ev->decode_error);
+    }
+    return n;
+}
+
+/* ---- Render ---------------------------------------------------------------- */
+
+struct level {
+    uint32_t first;     /* first child */
+    uint32_t remaining; /* children not yet complete */
+    uint32_t count;     /* all children */
+    uint8_t is_array;
+    uint8_t any; /* a child was written: the next needs a comma */
+};
+
+/* 1 if props[j] lies in the subtree of props[c]. */
+static int is_inside(const struct event *ev, uint32_t j, uint32_t c)
+{
+    for (int hops = 0; hops <= EVENT_MAX_DEPTH + 2 && j < ev->nprops; hops++) {
+        j = ev->props[j].parent;
+        if (j == c)
+            return 1;
+    }
+    return 0;
+}
+
+static char *w_props(char *o, const struct event *ev, struct dup_table *dt)
+{
+    struct level lv[EVENT_MAX_DEPTH + 2];
+    uint32_t d = 0;
+    uint32_t top_count = 0;
+    for (uint32_t i = 0; i < ev->nprops; i++)
+        top_count += ev->props[i].parent == ETWHOST_NONE;
+    lv[0] = (struct level){0, UINT32_MAX, top_count, 0, 0};
+    *o++ = '{';
+    for (uint32_t i = 0; i < ev->nprops; i++) {
+        const etwhost_prop *p = &ev->props[i];
+        struct level *L = &lv[d];
+        if (L->any)
+            *o++ = ',';
+        L->any = 1;
+        if (!L->is_array)
+            o = w_key(o, p->name, p->name_len, dup_rank(ev, dt, L->first, i, L->count));
+        int container = p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY;
+        if (container && p->count > 0 && d + 1 < EVENT_MAX_DEPTH + 2) {
+            *o++ = p->type == ETWHOST_PT_STRUCT ? '{' : '[';
+            lv[++d] = (struct level){i + 1, p->count, p->count,
+                                     (uint8_t)(p->type == ETWHOST_PT_ARRAY), 0};
+            continue;
+        }
+        if (container) {
+            if (p->type == ETWHOST_PT_STRUCT)
+                PUTLIT(o, "{}");
+            else
+                PUTLIT(o, "[]");
+            /*
+             * Only a tree nested deeper than the builder allows gets here with
+             * children: leave them out rather than misplace them.
+             */
+            while (p->count > 0 && i + 1 < ev->nprops && is_inside(ev, i + 1, i))
+                i++;
+        } else {
+            o = w_value(o, ev, p);
+        }
+        /* props[i] is complete: close every container it completes. */
+        while (d > 0 && --lv[d].remaining == 0) {
+            *o++ = lv[d].is_array ? ']' : '}';
+            d--;
+        }
+    }
+    /* Links are consistent by construction; close anything left open anyway. */
+    while (d > 0) {
+        *o++ = lv[d].is_array ? ']' : '}';
+        d--;
+    }
+    *o++ = '}';
+    return o;
+}
+
+static char *w_fields(char *o, const struct event *ev)
+{
+    PUTLIT(o, ",\"fields\":{");
+    for (uint32_t i = 0; i < ev->nfields; i++) {
+        const struct event_field *f = &ev->fields[i];
+        size_t len = strlen(f->name);
+        uint32_t rank = 1;
+        for (uint32_t j = 0; j < i; j++)
+            rank += strcmp(ev->fields[j].name, f->name) == 0;
+        if (i)
+            *o++ = ',';
+        o = w_key(o, f->name, len, rank);
+        if (f->str != NULL)
+            o = w_qutf8(o, f->str, f->str_len);
+        else
+            o += text_i64_dec(o, f->i);
+    }
+    *o++ = '}';
+    return o;
+}
+
+static const char *status_text(uint16_t status)
+{
+    switch (status) {
+    case ETWHOST_DECODE_PENDING: return "not decoded";
+    case ETWHOST_DECODE_PARTIAL: return "partially decoded";
+    default: return "no schema";
+    }
+}
+
+static inline char *w_u32(char *o, uint32_t v)
+{
+    return o + text_u64_dec(o, v);
+}
+
+static char *w_event(char *o, const struct event *ev, struct dup_table *dt)
+{
+    const etwhost_event_header *h = &ev->hdr;
+    PUTLIT(o, "{\"timestamp\":");
+    o = w_filetime(o, h->timestamp);
+    PUTLIT(o, ",\"provider\":");
+    if (h->provider_name[0])
+        o = w_qutf8(o, h->provider_name, strlen(h->provider_name));
+    else
+        PUTLIT(o, "null");
+    PUTLIT(o, ",\"provider_guid\":");
+    o = w_qguid(o, &h->provider_guid);
+    PUTLIT(o, ",\"event_id\":");
+    o = w_u32(o, h->event_id);
+    PUTLIT(o, ",\"version\":");
+    o = w_u32(o, h->version);
+    PUTLIT(o, ",\"level\":");
+    o = w_u32(o, h->level);
+    PUTLIT(o, ",\"opcode\":");
+    o = w_u32(o, h->opcode);
+    PUTLIT(o, ",\"task\":");
+    o = w_u32(o, h->task);
+    PUTLIT(o, ",\"keywords\":\"");
+    o += text_u64_hex(o, h->keywords);
+    PUTLIT(o, "\",\"channel\":");
+    o = w_u32(o, h->channel);
+    if (h->flags & ETWHOST_EVF_NO_PID) {
+        PUTLIT(o, ",\"pid\":null,\"tid\":null");
+    } else {
+        PUTLIT(o, ",\"pid\":");
+        o = w_u32(o, h->pid);
+        PUTLIT(o, ",\"tid\":");
+        o = w_u32(o, h->tid);
+    }
+    PUTLIT(o, ",\"cpu\":");
+    o = w_u32(o, h->cpu);
+    PUTLIT(o, ",\"event_name\":");
+    if (h->event_name[0])
+        o = w_qutf8(o, h->event_name, strlen(h->event_name));
+    else
+        PUTLIT(o, "null");
+    PUTLIT(o, ",\"activity_id\":");
+    o = w_guid_or_null(o, &h->activity_id);
+    PUTLIT(o, ",\"related_activity_id\":");
+    o = w_guid_or_null(o, &h->related_activity_id);
+    if (h->task_name[0]) {
+        PUTLIT(o, ",\"task_name\":");
+        o = w_qutf8(o, h->task_name, strlen(h->task_name));
+    }
+    if (h->opcode_name[0]) {
+        PUTLIT(o, ",\"opcode_name\":");
+        o = w_qutf8(o, h->opcode_name, strlen(h->opcode_name));
+    }
+    PUTLIT(o, ",\"props\":");
+    o = w_props(o, ev, dt);
+    if (ev->nfields > 0)
+        o = w_fields(o, ev);
+    if (h->decode_status != ETWHOST_DECODE_FULL) {
+        PUTLIT(o, ",\"raw\":\"");
+        if (ev->rec != NULL && ev->rec->data != NULL)
+            o += text_base64_encode(o, ev->rec->data, ev->rec->data_len);
+        PUTLIT(o, "\",\"decode_error\":");
+        const char *e = ev->decode_error ? ev->decode_error : status_text(h->decode_status);
+        o = w_qutf8(o, e, strlen(e));
+    }
+    *o++ = '}';
+    return o;
+}
+
+int event_json_render(const struct event *ev, struct buf *out)
+{
+    int need_dt = 0;
+    size_t bound = json_bound(ev, &need_dt);
+    int rc = buf_reserve(out, bound);
+    if (rc)
+        return rc;
+    struct dup_table dt = {NULL, 0};
+    if (need_dt) {
+        size_t cap = 64;
+        while (cap < 2 * (size_t)ev->nprops)
+            cap *= 2;
+        dt.slots = mem_alloc(cap * sizeof *dt.slots);
+        if (dt.slots == NULL)
+            return ERR_NOMEM;
+        for (size_t i = 0; i < cap; i++)
+            dt.slots[i].index = ETWHOST_NONE;
+        dt.mask = cap - 1;
+    }
+    char *start = out->p + out->len;
+    char *end = w_event(start, ev, &dt);
+    mem_free(dt.slots);
+    out->len += (size_t)(end - start);
+    return 0;
+}
+
+const struct buf *event_json(struct event *ev)
+{
+    if (ev->json_valid)
+        return &ev->json;
+    buf_reset(&ev->json);
+    if (event_json_render(ev, &ev->json) != 0) {
+        buf_reset(&ev->json);
+        return NULL;
+    }
+    ev->json_valid = 1;
+    return &ev->json;
+}
+
+int event_json_scalar(const struct event *ev, const etwhost_prop *p, struct buf *out)
+{
+    if (p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY)
+        return ERR_TYPE;
+    int rc = buf_reserve(out, value_bound(p));
+    if (rc)
+        return rc;
+    char *start = out->p + out->len;
+    out->len += (size_t)(w_value(start, ev, p) - start);
+    return 0;
+}
+
+size_t event_json_scalar_bound(const etwhost_prop *p)
+{
+    return value_bound(p);
+}
+
+size_t event_json_scalar_to(char *dst, const struct event *ev, const etwhost_prop *p)
+{
+    if (p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY)
+        return 0;
+    return (size_t)(w_value(dst, ev, p) - dst);
+}
+
+int json_put_string(struct buf *out, const char *s, size_t len)
+{
+    if (len > ((size_t)1 << 40))
+        return ERR_RANGE;
+    int rc = buf_reserve(out, 6 * len + 2);
+    if (rc)
+        return rc;
+    char *start = out->p + out->len;
+    out->len += (size_t)(w_qutf8(start, s, len) - start);
+    return 0;
+}
