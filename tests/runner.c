@@ -266,6 +266,12 @@ int main(int argc, char **argv)
         } else if (nfilt < 64)
             filt[nfilt++] = argv[i];
     }
+    /* Tests write absolute paths into config files: resolve once. */
+    static char root_abs[4096], build_abs[4096];
+    if (plat_abspath(root_dir, root_abs, sizeof root_abs) == 0)
+        root_dir = root_abs;
+    if (plat_abspath(build_dir, build_abs, sizeof build_abs) == 0)
+        build_dir = build_abs;
     if (run_name)
         return run_one_inprocess(run_name);
 

@@ -18,6 +18,10 @@ extern const struct cli_verb cli_verbs[];
 /* Print the top-level usage to f (stdout for --help, stderr on errors). */
 void cli_usage(void *f);
 
+/* Verbs (one file each). */
+int cli_run(int argc, char **argv);
+int cli_plugins(int argc, char **argv);
+
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2

@@ -102,6 +102,8 @@ FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb);
 int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb);
 void plat_unmap(const uint8_t *data, size_t size);
 
+/* Absolute form of path into out (cap bytes); ERR_NOTFOUND if it does not exist. */
+int plat_abspath(const char *path, char *out, size_t cap);
 /* Directory of the running executable (no trailing separator); static buffer. */
 const char *plat_exe_dir(void);
 /* Short host name; static buffer. */

@@ -193,6 +193,17 @@ void plat_unmap(const uint8_t *data, size_t size)
         munmap((void *)(uintptr_t)data, size);
 }
 
+int plat_abspath(const char *path, char *out, size_t cap)
+{
+    char tmp[PATH_MAX];
+    if (realpath(path, tmp) == NULL)
+        return ERR_NOTFOUND;
+    if (strlen(tmp) >= cap)
+        return ERR_RANGE;
+    strcpy(out, tmp);
+    return 0;
+}
+
 const char *plat_exe_dir(void)
 {
     static char dir[PATH_MAX];
