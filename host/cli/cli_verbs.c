@@ -4,9 +4,12 @@
 #include <stdio.h>
 
 #include "cli.h"
+
 #include "cli_check.h"
 
 const struct cli_verb cli_verbs[] = {
+    {"run", "run a config folder: sources -> filters -> sinks", cli_run},
+    {"plugins", "list plugins and their ABI; --check FILE validates one", cli_plugins},
     {"check", "validate a config folder and show what it sets up", cli_check},
     {NULL, NULL, NULL},
 };

@@ -249,19 +249,20 @@ typedef struct etwhost_prop {
     uint32_t struct_size;
     uint16_t type;   /* ETWHOST_PT_* */
     uint16_t format; /* ETWHOST_FMT_* */
-    const char *name;
-    uint32_t name_len;
-    uint32_t parent;
-    uint32_t next;
-    uint32_t count;
     union {
         int64_t i;
         uint64_t u;
         double f;
-    } num;
+    } num;               /* 8-aligned on every platform and compiler */
+    uint32_t name_len;
+    uint32_t parent;
+    uint32_t next;
+    uint32_t count;
+    uint32_t size;       /* bytes at data */
+    uint32_t reserved;   /* zero for plugins */
+    uint32_t reserved2;  /* zero; keeps the size a multiple of 8 on 32-bit too */
+    const char *name;    /* UTF-8, NUL-terminated */
     const uint8_t *data;
-    uint32_t size;
-    uint32_t reserved;
     const char *map_text; /* value-map / bitmap label, NULL if none */
 } etwhost_prop;
 
