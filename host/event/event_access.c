@@ -219,7 +219,7 @@ static etwhost_status lookup(const etwhost_event *ev, const char *path, size_t l
 etwhost_status ETWHOST_CALL evapi_prop_find(const etwhost_event *ev, const char *path,
                                             size_t path_len, etwhost_prop *out)
 {
-    etwhost_prop *p;
+    etwhost_prop *p = NULL;
     etwhost_status st = lookup(ev, path, path_len, &p);
     if (st != ETWHOST_OK)
         return st;
@@ -268,7 +268,7 @@ etwhost_status ETWHOST_CALL evapi_get_i64(const etwhost_event *ev, const char *p
                                           int64_t *out)
 {
     size_t len;
-    etwhost_prop *p;
+    etwhost_prop *p = NULL;
     path = path_or_empty(path, &len);
     etwhost_status st = lookup(ev, path, len, &p);
     if (st != ETWHOST_OK)
@@ -293,7 +293,7 @@ etwhost_status ETWHOST_CALL evapi_get_u64(const etwhost_event *ev, const char *p
                                           uint64_t *out)
 {
     size_t len;
-    etwhost_prop *p;
+    etwhost_prop *p = NULL;
     path = path_or_empty(path, &len);
     etwhost_status st = lookup(ev, path, len, &p);
     if (st != ETWHOST_OK)
@@ -318,7 +318,7 @@ etwhost_status ETWHOST_CALL evapi_get_f64(const etwhost_event *ev, const char *p
                                           double *out)
 {
     size_t len;
-    etwhost_prop *p;
+    etwhost_prop *p = NULL;
     path = path_or_empty(path, &len);
     etwhost_status st = lookup(ev, path, len, &p);
     if (st != ETWHOST_OK)
@@ -382,7 +382,7 @@ etwhost_status ETWHOST_CALL evapi_get_str(const etwhost_event *ev, const char *p
                                           const char **out, size_t *len)
 {
     size_t plen;
-    etwhost_prop *p;
+    etwhost_prop *p = NULL;
     path = path_or_empty(path, &plen);
     etwhost_status st = lookup(ev, path, plen, &p);
     if (st != ETWHOST_OK)
