@@ -3,7 +3,8 @@
  * rendering its JSON line first), for benchmarks and runtime tests.
  * settings: "render_json" (bool), "retry_every" (int: return RETRY with
  * half the batch taken on every Nth write, to exercise back-off),
- * "fail_after" (int: return ERR_FATAL after N events).
+ * "fail_after" (int: return ERR_FATAL after N events), "fail_create" (bool:
+ * create() fails with a message).
  */
 #include <stdio.h>
 
@@ -17,12 +18,18 @@ struct nullsink {
     int32_t c_events, c_bytes;
 };
 
-static const char *const keys[] = {"render_json", "retry_every", "fail_after", NULL};
+static const char *const keys[] = {"render_json", "retry_every", "fail_after", "fail_create",
+                                   NULL};
 
 static etwhost_status ETWHOST_CALL ns_create(etwhost_host *h, const etwhost_host_api *api,
                                              const etwhost_config *cfg, void **out, char *err,
                                              size_t err_len)
 {
+    int32_t fail = 0;
+    api->config_get_bool(cfg, "fail_create", &fail);
+    if (fail)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "cannot open the null device: fail_create is set");
     struct nullsink *n = api->alloc(h, sizeof *n);
     if (n == NULL)
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
