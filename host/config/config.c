@@ -86,10 +86,10 @@ int cfg_err(const struct cfg *c, const json_t *obj, const char *key, struct errb
     return code;
 }
 
+/* Error at a value itself (an array element, an object). */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 5, 6)))
 #endif
-/* Error at a value itself (an array element, an object). */
 static int err_node(const struct cfg *c, const json_t *node, struct errbuf *eb, int code,
                     const char *fmt, ...)
 {
@@ -177,8 +177,9 @@ int cfg_get_i64(const struct cfg *c, const json_t *obj, const char *key, int64_t
                        type_name(v));
     json_int_t i = json_integer_value(v);
     if (i < min || i > max)
-        return cfg_err(c, obj, key, eb, ERR_CONFIG, "\"%s\" must be between %lld and %lld, not %lld",
-                       key, (long long)min, (long long)max, (long long)i);
+        return cfg_err(c, obj, key, eb, ERR_CONFIG,
+                       "\"%s\" must be between %lld and %lld, not %lld", key, (long long)min,
+                       (long long)max, (long long)i);
     *out = (int64_t)i;
     return 0;
 }
@@ -292,6 +293,47 @@ static int var_char(char ch, int first)
            (!first && ch >= '0' && ch <= '9');
 }
 
+/*
+ * Strict UTF-8 (no overlong forms, surrogates or values above U+10FFFF), the
+ * rule jansson applies, so a failing json_string_setn can only mean memory.
+ */
+static int utf8_valid(const char *p, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* Expand one string value in place, so its identity (and position) is kept. */
 static int expand_string(struct loader *L, json_t *s)
 {
@@ -347,11 +389,14 @@ static int expand_string(struct loader *L, json_t *s)
         buf_free(&b);
         return oom(L);
     }
-    if (json_string_setn(s, b.p, b.len) != 0) {
+    if (!utf8_valid(b.p, b.len)) {
         buf_free(&b);
-        /* jansson refuses text that is not UTF-8 (or runs out of memory). */
         return err_node(L->c, s, L->eb, ERR_CONFIG,
                         "the value after expanding environment variables is not valid UTF-8");
+    }
+    if (json_string_setn(s, b.p, b.len) != 0) {
+        buf_free(&b);
+        return oom(L);
     }
     buf_free(&b);
     return 0;
@@ -549,7 +594,8 @@ static int add_instance(struct loader *L, json_t *obj, const char *file, const c
                            plugin);
         if (name && !valid_name(name))
             return cfg_err(c, obj, "name", eb, ERR_CONFIG,
-                           "bad instance name \"%s\" (use letters, digits, '_', '.' and '-')", name);
+                           "bad instance name \"%s\" (use letters, digits, '_', '.' and '-')",
+                           name);
         if (path && path[0] == '\0')
             return cfg_err(c, obj, "path", eb, ERR_CONFIG, "\"path\" is empty");
     }
@@ -870,7 +916,8 @@ static int finish_sources(struct loader *L)
                 return cfg_err(c, obj, "name", L->eb, ERR_CONFIG,
                                "duplicate source name \"%s\" (also at %s)", name,
                                c->sources[j].origin);
-        if ((s->name = mem_strdup(name)) == NULL || (s->origin = mem_strdup(cfg_where(c, obj))) == NULL)
+        if ((s->name = mem_strdup(name)) == NULL ||
+            (s->origin = mem_strdup(cfg_where(c, obj))) == NULL)
             return oom(L);
     }
     for (size_t i = 0; i < L->n_srcs; i++) {
@@ -887,7 +934,8 @@ static int finish_sources(struct loader *L)
             snprintf(name, sizeof name, "%s-%u", type, k);
         json_t *jn = json_string(name);
         if (jn == NULL || json_object_set_new(obj, "name", jn) != 0 ||
-            (s->name = mem_strdup(name)) == NULL || (s->origin = mem_strdup(cfg_where(c, obj))) == NULL)
+            (s->name = mem_strdup(name)) == NULL ||
+            (s->origin = mem_strdup(cfg_where(c, obj))) == NULL)
             return oom(L);
     }
     return 0;

@@ -14,8 +14,21 @@
 
 static atomic_int jansson_ready;
 
-/* jansson's allocator hooks must not be macros or inline: it stores their addresses. */
-static void *cfg_json_alloc(size_t n) { return mem_alloc(n); }
+/*
+ * Set when an allocation made by jansson fails on this thread.  jansson
+ * reports some allocation failures inside its parser as syntax errors, so
+ * cfg_read_json looks here to tell "out of memory" from a broken file.
+ */
+static _Thread_local int json_alloc_failed;
+
+static void *cfg_json_alloc(size_t n)
+{
+    void *p = mem_alloc(n);
+    if (p == NULL)
+        json_alloc_failed = 1;
+    return p;
+}
+
 static void cfg_json_free(void *p) { mem_free(p); }
 
 void cfg_global_init(void)
@@ -74,18 +87,26 @@ int cfg_read_json(const char *path, json_t **out, struct pos_index *ix, uint32_t
     }
     if (len == 0)
         return errbuf_set(eb, ERR_FORMAT, "%s: empty file (expected a JSON object)", path);
+    /* A UTF-8 byte order mark (Windows editors write one) is not part of the JSON text. */
+    const uint8_t *text = data;
+    size_t tlen = len;
+    if (tlen >= 3 && text[0] == 0xEF && text[1] == 0xBB && text[2] == 0xBF) {
+        text += 3;
+        tlen -= 3;
+    }
     json_error_t je;
-    json_t *root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
+    json_alloc_failed = 0;
+    json_t *root = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
         plat_unmap(data, len);
-        if (json_error_code(&je) == json_error_out_of_memory)
+        if (json_error_code(&je) == json_error_out_of_memory || json_alloc_failed)
             return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", path);
         if (je.line < 1)
             return errbuf_set(eb, ERR_FORMAT, "%s: %s", path, je.text);
         return errbuf_set(eb, ERR_FORMAT, "%s:%d:%d: %s", path, je.line,
                           je.column < 1 ? 1 : je.column, je.text);
     }
-    if (ix && (rc = pos_index_scan(ix, file_id, (const char *)data, len, root))) {
+    if (ix && (rc = pos_index_scan(ix, file_id, (const char *)text, tlen, root))) {
         plat_unmap(data, len);
         json_decref(root);
         return errbuf_set(eb, rc, "%s: out of memory", path);
@@ -165,7 +186,7 @@ const char *cfg_suggest(const char *word, const char *const *candidates)
         if (limit > 3)
             limit = 3;
         /* A truncated key ("batch" for "batch_size") is close enough as well. */
-        int close = d <= limit || (wl >= 4 && has_prefix_nocase(*c, word, wl));
+        int close = d <= limit || (wl >= 3 && has_prefix_nocase(*c, word, wl));
         if (close && d < best_d) {
             best = *c;
             best_d = d;
