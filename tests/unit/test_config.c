@@ -838,3 +838,22 @@ TEST(config_check_cli_end_to_end)
     ASSERT_CONTAINS(r.out, "check");
     t_run_free(&r);
 }
+
+/* The configuration shipped in conf/ must always load. */
+TEST(config_shipped_conf_loads)
+{
+    cfg_global_init();
+    int64_t live = mem_live_blocks();
+    snprintf(cdir, sizeof cdir, "%s/conf", t_root());
+    struct cfg *c = load_ok();
+    ASSERT(c->n_sources >= 1);
+    ASSERT(c->n_instances >= 1);
+    ASSERT_STREQ(c->files[0], t_path("%s/etwhost.json", cdir));
+    cfg_free(c);
+    ASSERT_EQ(mem_live_blocks(), live);
+    const char *args[] = {"check", "-c", cdir, NULL};
+    struct t_run r = t_etwhost(args, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    ASSERT_CONTAINS(r.out, t_path("ok: %s is valid\n", cdir));
+    t_run_free(&r);
+}
