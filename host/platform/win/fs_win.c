@@ -1,0 +1,340 @@
+/*
+ * Windows files and directories (wide-character APIs, UTF-8 paths).
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/mem.h"
+#include "../platform.h"
+#include "win_util.h"
+
+static DWORD attrs_of(const char *path)
+{
+    wchar_t *w = win_wide(path);
+    if (w == NULL)
+        return INVALID_FILE_ATTRIBUTES;
+    DWORD a = GetFileAttributesW(w);
+    mem_free(w);
+    return a;
+}
+
+int plat_is_dir(const char *path)
+{
+    DWORD a = attrs_of(path);
+    return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+int plat_is_file(const char *path)
+{
+    DWORD a = attrs_of(path);
+    return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+int plat_file_info(const char *path, uint64_t *size, int64_t *mtime)
+{
+    wchar_t *w = win_wide(path);
+    if (w == NULL)
+        return ERR_NOMEM;
+    WIN32_FILE_ATTRIBUTE_DATA d;
+    BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+    DWORD e = GetLastError();
+    mem_free(w);
+    if (!ok)
+        return (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO;
+    if (size)
+        *size = ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow;
+    if (mtime)
+        *mtime = (int64_t)(((uint64_t)d.ftLastWriteTime.dwHighDateTime << 32) |
+                           d.ftLastWriteTime.dwLowDateTime);
+    return 0;
+}
+
+int plat_check_private(const char *path, struct errbuf *eb)
+{
+    /* ACLs are the administrator's business on Windows; DLL search is locked down instead. */
+    if (attrs_of(path) == INVALID_FILE_ATTRIBUTES)
+        return errbuf_set(eb, ERR_NOTFOUND, "%s: not found", path);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int plat_list_dir(const char *dir, const char *suffix, char ***names, size_t *count,
+                  struct errbuf *eb)
+{
+    *names = NULL;
+    *count = 0;
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s\\*", dir);
+    wchar_t *w = win_wide(pattern);
+    if (w == NULL)
+        return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    WIN32_FIND_DATAW fd;
+    HANDLE h = FindFirstFileW(w, &fd);
+    mem_free(w);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        char text[256];
+        if (e == ERROR_FILE_NOT_FOUND)
+            return 0;
+        return errbuf_set(eb, e == ERROR_PATH_NOT_FOUND ? ERR_NOTFOUND : ERR_IO, "%s: %s", dir,
+                          win_error_text(e, text, sizeof text));
+    }
+    char **v = NULL;
+    size_t n = 0, cap = 0, sl = suffix ? strlen(suffix) : 0;
+    int rc = 0;
+    do {
+        char *nm = win_utf8(fd.cFileName);
+        if (nm == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        size_t l = strlen(nm);
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 ||
+            (suffix && (l < sl || _stricmp(nm + l - sl, suffix) != 0))) {
+            mem_free(nm);
+            continue;
+        }
+        if (mem_grow(&v, &cap, n + 1, sizeof *v)) {
+            mem_free(nm);
+            rc = ERR_NOMEM;
+            break;
+        }
+        v[n++] = nm;
+    } while (FindNextFileW(h, &fd));
+    FindClose(h);
+    if (rc) {
+        plat_free_list(v, n);
+        return errbuf_set(eb, rc, "%s: out of memory", dir);
+    }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_str);
+    *names = v;
+    *count = n;
+    return 0;
+}
+
+void plat_free_list(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        mem_free(names[i]);
+    mem_free(names);
+}
+
+static int mkdir_one(const char *path)
+{
+    wchar_t *w = win_wide(path);
+    if (w == NULL)
+        return ERR_NOMEM;
+    BOOL ok = CreateDirectoryW(w, NULL);
+    DWORD e = GetLastError();
+    mem_free(w);
+    return ok || e == ERROR_ALREADY_EXISTS ? 0 : ERR_IO;
+}
+
+int plat_mkdir_p(const char *path, struct errbuf *eb)
+{
+    char tmp[4096];
+    size_t l = strlen(path);
+    if (l == 0 || l >= sizeof tmp)
+        return errbuf_set(eb, ERR_INVAL, "bad directory path '%s'", path);
+    memcpy(tmp, path, l + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if ((*p == '/' || *p == '\\') && p[-1] != ':') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir_one(tmp))
+                return errbuf_set(eb, ERR_IO, "cannot create %s", tmp);
+            *p = c;
+        }
+    }
+    if (mkdir_one(tmp) || !plat_is_dir(tmp))
+        return errbuf_set(eb, ERR_IO, "cannot create directory %s", tmp);
+    return 0;
+}
+
+int plat_rename(const char *from, const char *to, struct errbuf *eb)
+{
+    wchar_t *a = win_wide(from), *b = win_wide(to);
+    BOOL ok = a && b && MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+    DWORD e = GetLastError();
+    mem_free(a);
+    mem_free(b);
+    if (!ok) {
+        char text[256];
+        return errbuf_set(eb, ERR_IO, "cannot rename %s to %s: %s", from, to,
+                          win_error_text(e, text, sizeof text));
+    }
+    return 0;
+}
+
+int plat_remove(const char *path)
+{
+    wchar_t *w = win_wide(path);
+    if (w == NULL)
+        return ERR_NOMEM;
+    BOOL ok = plat_is_dir(path) ? RemoveDirectoryW(w) : DeleteFileW(w);
+    mem_free(w);
+    return ok ? 0 : ERR_IO;
+}
+
+int plat_fsync(FILE *f)
+{
+    if (fflush(f) != 0)
+        return ERR_IO;
+    HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
+    return FlushFileBuffers(h) ? 0 : ERR_IO;
+}
+
+FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb)
+{
+    wchar_t *w = win_wide(path), *m = win_wide(mode);
+    FILE *f = (w && m) ? _wfopen(w, m) : NULL;
+    mem_free(w);
+    mem_free(m);
+    if (f == NULL)
+        errbuf_set(eb, ERR_IO, "cannot open %s", path);
+    return f;
+}
+
+int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb)
+{
+    *data = NULL;
+    *size = 0;
+    char text[256];
+    wchar_t *w = win_wide(path);
+    if (w == NULL)
+        return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    HANDLE fh = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                            OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD e = GetLastError();
+    mem_free(w);
+    if (fh == INVALID_HANDLE_VALUE)
+        return errbuf_set(eb, (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO,
+                          "%s: %s", path, win_error_text(e, text, sizeof text));
+    LARGE_INTEGER sz;
+    if (!GetFileSizeEx(fh, &sz)) {
+        e = GetLastError();
+        CloseHandle(fh);
+        return errbuf_set(eb, ERR_IO, "%s: %s", path, win_error_text(e, text, sizeof text));
+    }
+    if (sz.QuadPart == 0) {
+        CloseHandle(fh);
+        return 0;
+    }
+    HANDLE mh = CreateFileMappingW(fh, NULL, PAGE_READONLY, 0, 0, NULL);
+    e = GetLastError();
+    CloseHandle(fh);
+    if (mh == NULL)
+        return errbuf_set(eb, ERR_IO, "%s: cannot map: %s", path, win_error_text(e, text, sizeof text));
+    void *p = MapViewOfFile(mh, FILE_MAP_READ, 0, 0, 0);
+    e = GetLastError();
+    CloseHandle(mh);
+    if (p == NULL)
+        return errbuf_set(eb, ERR_IO, "%s: cannot map: %s", path, win_error_text(e, text, sizeof text));
+    *data = p;
+    *size = (size_t)sz.QuadPart;
+    return 0;
+}
+
+void plat_unmap(const uint8_t *data, size_t size)
+{
+    (void)size;
+    if (data)
+        UnmapViewOfFile(data);
+}
+
+int plat_abspath(const char *path, char *out, size_t cap)
+{
+    wchar_t *w = win_wide(path);
+    wchar_t full[MAX_PATH * 4];
+    if (w == NULL)
+        return ERR_NOMEM;
+    DWORD n = GetFullPathNameW(w, MAX_PATH * 4, full, NULL);
+    mem_free(w);
+    if (n == 0 || n >= MAX_PATH * 4)
+        return ERR_NOTFOUND;
+    if (GetFileAttributesW(full) == INVALID_FILE_ATTRIBUTES)
+        return ERR_NOTFOUND;
+    char *u = win_utf8(full);
+    if (u == NULL)
+        return ERR_NOMEM;
+    size_t l = strlen(u);
+    int rc = 0;
+    if (l >= cap)
+        rc = ERR_RANGE;
+    else
+        memcpy(out, u, l + 1);
+    mem_free(u);
+    return rc;
+}
+
+const char *plat_exe_dir(void)
+{
+    static char dir[4096];
+    if (dir[0])
+        return dir;
+    wchar_t w[MAX_PATH * 4];
+    DWORD n = GetModuleFileNameW(NULL, w, MAX_PATH * 4);
+    char *u = (n > 0 && n < MAX_PATH * 4) ? win_utf8(w) : NULL;
+    if (u == NULL) {
+        strcpy(dir, ".");
+        return dir;
+    }
+    snprintf(dir, sizeof dir, "%s", u);
+    mem_free(u);
+    char *slash = strrchr(dir, '\\');
+    char *fs = strrchr(dir, '/');
+    if (fs && (!slash || fs > slash))
+        slash = fs;
+    if (slash)
+        *slash = '\0';
+    return dir;
+}
+
+const char *plat_hostname(void)
+{
+    static char name[256];
+    if (name[0] == '\0') {
+        wchar_t w[256];
+        DWORD n = 256;
+        char *u = GetComputerNameExW(ComputerNameDnsHostname, w, &n) ? win_utf8(w) : NULL;
+        snprintf(name, sizeof name, "%s", u ? u : "localhost");
+        mem_free(u);
+    }
+    return name;
+}
+
+int plat_isatty(FILE *f)
+{
+    return _isatty(_fileno(f));
+}
+
+const char *plat_tmpdir(void)
+{
+    static char dir[4096];
+    if (dir[0] == '\0') {
+        wchar_t w[MAX_PATH + 1];
+        DWORD n = GetTempPathW(MAX_PATH + 1, w);
+        char *u = n ? win_utf8(w) : NULL;
+        snprintf(dir, sizeof dir, "%s", u ? u : ".");
+        mem_free(u);
+        size_t l = strlen(dir);
+        if (l > 1 && (dir[l - 1] == '\\' || dir[l - 1] == '/'))
+            dir[l - 1] = '\0';
+    }
+    return dir;
+}
+
+uint32_t plat_getpid(void)
+{
+    return (uint32_t)GetCurrentProcessId();
+}
