@@ -25,6 +25,7 @@
 #define ETWHOST_CONFIG_H
 
 #include <jansson.h>
+#include "../core/compiler.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,7 +104,9 @@ void cfg_free(struct cfg *c);
  * the key's position when obj belongs to c's tree (c may be NULL), what
  * (e.g. "source \"etl\"", "settings of instance \"out\"") and the nearest
  * valid key when one is close, else the list of valid keys.  Keys are checked
- * in file order, so the first unknown one is reported.  0 or ERR_CONFIG.
+ * in file order, so the first unknown one is reported.  allowed NULL accepts
+ * any key (a plugin without a key list validates its settings itself).
+ * 0, or ERR_CONFIG (also when obj is not an object).
  */
 int cfg_check_keys(const struct cfg *c, const json_t *obj, const char *const *allowed,
                    const char *what, struct errbuf *eb);
@@ -129,7 +132,7 @@ const char *cfg_where_member(const struct cfg *c, const json_t *obj, const char 
  * return code; for modules reporting a bad value they found in the config.
  */
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 6, 7)))
+ETWHOST_PRINTF(6, 7)
 #endif
 int cfg_err(const struct cfg *c, const json_t *obj, const char *key, struct errbuf *eb, int code,
             const char *fmt, ...);

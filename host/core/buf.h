@@ -10,6 +10,7 @@
 #define ETWHOST_BUF_H
 
 #include <stddef.h>
+#include "compiler.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ static inline int buf_puts(struct buf *b, const char *s)
 
 /* printf-append.  0, ERR_NOMEM or ERR_RANGE. */
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
+ETWHOST_PRINTF(2, 3)
 #endif
 int buf_printf(struct buf *b, const char *fmt, ...);
 

@@ -9,6 +9,7 @@
 #define ETWHOST_ERR_H
 
 #include <stddef.h>
+#include "compiler.h"
 
 #define ERR_MAP(XX)                                   \
     XX(NOMEM, -1, "out of memory")                    \
@@ -46,13 +47,13 @@ struct errbuf {
 
 /* printf into eb (NULL is fine); returns code so callers can `return errbuf_set(...)`. */
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
+ETWHOST_PRINTF(3, 4)
 #endif
 int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...);
 
 /* Prefix existing text in eb with a formatted context ("file.json: "). */
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
+ETWHOST_PRINTF(2, 3)
 #endif
 void errbuf_prefix(struct errbuf *eb, const char *fmt, ...);
 

@@ -8,6 +8,7 @@
 #define ETWHOST_LOG_H
 
 #include <stdarg.h>
+#include "compiler.h"
 
 #define LOG_ERROR 1
 #define LOG_WARN 2
@@ -21,7 +22,7 @@ int log_get_level(void);
 int log_level_parse(const char *s);
 
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
+ETWHOST_PRINTF(2, 3)
 #endif
 void log_msg(int level, const char *fmt, ...);
 void log_vmsg(int level, const char *fmt, va_list ap);

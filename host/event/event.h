@@ -22,6 +22,7 @@
 #define ETWHOST_EVENT_H
 
 #include <stddef.h>
+#include "../core/compiler.h"
 #include <stdint.h>
 
 #include "etwhost/plugin.h"
@@ -109,7 +110,7 @@ void event_prop_close(struct event *ev, uint32_t container);
  */
 void event_set_error(struct event *ev, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 2, 3)))
+    ETWHOST_PRINTF(2, 3)
 #endif
     ;
 

@@ -16,13 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/compiler.h"
+
 #define TEST(name) void test_##name(void); void test_##name(void)
 
 #define TEST_EXIT_SKIP 77
 
 #if defined(__GNUC__) || defined(__clang__)
 #define T_NORETURN __attribute__((noreturn))
-#define T_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define T_PRINTF(a, b) ETWHOST_PRINTF(a, b)
 #else
 #define T_NORETURN
 #define T_PRINTF(a, b)

@@ -456,10 +456,17 @@ typedef const etwhost_plugin *(ETWHOST_CALL *etwhost_plugin_entry_fn)(void);
 
 /* ---- Inline helpers (compiled into the plugin) ------------------------- */
 
-/* printf-style logging; formats on the plugin side so no va_list crosses. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 4, 5)))
+/* printf format checking that matches the plugin's own C library. */
+#if defined(__MINGW32__) && defined(__MINGW_PRINTF_FORMAT)
+#define ETWHOST_PRINTF_ATTR(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define ETWHOST_PRINTF_ATTR(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ETWHOST_PRINTF_ATTR(f, a)
 #endif
+
+/* printf-style logging; formats on the plugin side so no va_list crosses. */
+ETWHOST_PRINTF_ATTR(4, 5)
 static inline void etwhost_logf(const etwhost_host_api *api, etwhost_host *h, int32_t level,
                                 const char *fmt, ...)
 {
@@ -472,9 +479,7 @@ static inline void etwhost_logf(const etwhost_host_api *api, etwhost_host *h, in
 }
 
 /* printf into a caller-owned error buffer; returns 'status'. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 4, 5)))
-#endif
+ETWHOST_PRINTF_ATTR(4, 5)
 static inline etwhost_status etwhost_errf(char *err, size_t err_len, etwhost_status status,
                                           const char *fmt, ...)
 {
