@@ -136,24 +136,24 @@ static unsigned char lower(unsigned char c)
  */
 static size_t osa_distance(const char *a, size_t n, const char *b, size_t m)
 {
-    size_t d[SUGGEST_MAX + 1][SUGGEST_MAX + 1];
+    uint16_t d[SUGGEST_MAX + 1][SUGGEST_MAX + 1]; /* 8 KiB: fine on any thread's stack */
     for (size_t i = 0; i <= n; i++)
-        d[i][0] = i;
+        d[i][0] = (uint16_t)i;
     for (size_t j = 0; j <= m; j++)
-        d[0][j] = j;
+        d[0][j] = (uint16_t)j;
     for (size_t i = 1; i <= n; i++) {
         for (size_t j = 1; j <= m; j++) {
             unsigned char ai = lower((unsigned char)a[i - 1]), bj = lower((unsigned char)b[j - 1]);
             size_t cost = ai != bj;
-            size_t v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
+            size_t del = (size_t)d[i - 1][j] + 1, ins = (size_t)d[i][j - 1] + 1;
+            size_t sub = (size_t)d[i - 1][j - 1] + cost;
+            size_t v = del < ins ? del : ins;
+            if (sub < v)
+                v = sub;
             if (i > 1 && j > 1 && ai == lower((unsigned char)b[j - 2]) &&
-                lower((unsigned char)a[i - 2]) == bj && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
+                lower((unsigned char)a[i - 2]) == bj && (size_t)d[i - 2][j - 2] + 1 < v)
+                v = (size_t)d[i - 2][j - 2] + 1;
+            d[i][j] = (uint16_t)v;
         }
     }
     return d[n][m];

@@ -366,6 +366,7 @@ TEST(config_check_keys_for_plugin_settings)
                                 cdir));
     static const char *const keys2[] = {"level", "nested", "levle", NULL};
     ASSERT_OK(cfg_check_keys(c, st, keys2, "x", &eb));
+    ASSERT_OK(cfg_check_keys(c, st, NULL, "settings validated by the plugin", &eb));
     static const char *const none[] = {NULL};
     ASSERT_EQ(cfg_check_keys(c, st, none, "settings of instance \"f\"", &eb), ERR_CONFIG);
     ASSERT_STREQ(eb.msg, t_path("%s/conf.d/10-f.json:5:5: unknown key \"level\" in settings of "
@@ -856,4 +857,139 @@ TEST(config_shipped_conf_loads)
     ASSERT_MSG(r.status == 0, "status %d, stderr: %s", r.status, r.err);
     ASSERT_CONTAINS(r.out, t_path("ok: %s is valid\n", cdir));
     t_run_free(&r);
+}
+
+/* ---- property test of the position index on generated documents ---- */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+static json_t *gen_value(int depth)
+{
+    static const char *const words[] = {"a", "level", "k\"q", "caf\xc3\xa9", "\xf0\x9f\x98\x80x",
+                                        "tab\there", "new\nline", "sl/ash", "back\\slash", "z"};
+    uint32_t kind = depth > 3 ? rnd(6) : rnd(8);
+    switch (kind) {
+    case 0: return json_integer((json_int_t)rnd(100000) - 50000);
+    case 1: return json_real((double)rnd(1000) / 8.0);
+    case 2: return json_string(words[rnd(10)]);
+    case 3: return json_true();
+    case 4: return json_false();
+    case 5: return json_null();
+    case 6: {
+        json_t *a = json_array();
+        for (uint32_t i = 0, n = rnd(5); i < n; i++)
+            json_array_append_new(a, gen_value(depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (uint32_t i = 0, n = rnd(6); i < n; i++) {
+            char key[64];
+            snprintf(key, sizeof key, "%s%u", words[rnd(10)], rnd(50));
+            json_object_set_new(o, key, gen_value(depth + 1));
+        }
+        return o;
+    }
+    }
+}
+
+/* Byte offset of 1-based line/column (columns count UTF-8 characters) in text. */
+static size_t offset_of(const char *text, unsigned line, unsigned col)
+{
+    size_t i = 0;
+    for (unsigned l = 1; l < line; i++)
+        if (text[i] == '\n')
+            l++;
+    for (unsigned c = 1; c < col; c++) {
+        i++;
+        while (((unsigned char)text[i] & 0xC0) == 0x80)
+            i++;
+    }
+    return i;
+}
+
+static const char *text_at(const char *text, const char *where)
+{
+    /* where = "<file>:<line>:<col>" */
+    const char *c2 = strrchr(where, ':');
+    ASSERT(c2 != NULL && c2 > where);
+    const char *c1 = c2 - 1;
+    while (c1 > where && *c1 != ':')
+        c1--;
+    unsigned line = (unsigned)strtoul(c1 + 1, NULL, 10), col = (unsigned)strtoul(c2 + 1, NULL, 10);
+    ASSERT(line >= 1 && col >= 1);
+    return text + offset_of(text, line, col);
+}
+
+/* The text at the recorded position must be where the value (or key) starts. */
+static void check_value_at(const struct cfg *c, const char *text, const json_t *parent,
+                           const char *key, size_t index, const json_t *v)
+{
+    char where[600];
+    if (key) {
+        cfg_where_member(c, parent, key, 1, where, sizeof where);
+        ASSERT_MSG(*text_at(text, where) == '"', "key %s at %s", key, where);
+        cfg_where_member(c, parent, key, 0, where, sizeof where);
+    } else if (json_is_boolean(v) || json_is_null(v)) {
+        return; /* no identity and no key: nothing to look up */
+    } else {
+        snprintf(where, sizeof where, "%s", cfg_where(c, v));
+    }
+    ASSERT_MSG(where[0] != '\0', "no position for member %s[%zu]", key ? key : "", index);
+    const char *at = text_at(text, where);
+    char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    ASSERT(dump != NULL);
+    if (json_is_object(v) || json_is_array(v) || json_is_string(v))
+        ASSERT_MSG(*at == dump[0], "value %s at %s starts with %.10s", dump, where, at);
+    else
+        ASSERT_MSG(strncmp(at, dump, strlen(dump)) == 0, "value %s at %s is %.20s", dump, where,
+                   at);
+    mem_free(dump);
+    if (key)
+        ASSERT(json_is_boolean(v) || json_is_null(v) ||
+               strcmp(cfg_where(c, v), where) == 0);
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v))
+        json_object_foreach((json_t *)v, k, m) check_value_at(c, text, v, k, 0, m);
+    else if (json_is_array(v))
+        json_array_foreach(v, i, m) check_value_at(c, text, v, NULL, i, m);
+}
+
+TEST(config_positions_match_generated_documents)
+{
+    cfg_global_init();
+    int64_t live = mem_live_blocks();
+    mkcfg("{}");
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        rng_state = seed;
+        json_t *settings = gen_value(2);
+        if (!json_is_object(settings)) {
+            json_t *o = json_object();
+            json_object_set_new(o, "v", settings);
+            settings = o;
+        }
+        json_t *inst = json_pack("{s:s, s:o}", "plugin", "p", "settings", settings);
+        size_t flags = JSON_INDENT(rnd(5)) | (rnd(2) ? JSON_ENSURE_ASCII : 0) |
+                       (rnd(2) ? JSON_COMPACT : 0) | (rnd(2) ? JSON_ESCAPE_SLASH : 0);
+        char *text = json_dumps(inst, flags);
+        ASSERT(text != NULL);
+        dropin("10-gen.json", text);
+        struct cfg *c = load_ok();
+        const json_t *st = c->instances[0].settings;
+        ASSERT_MSG(json_equal(st, settings), "seed %llu: loaded settings differ",
+                   (unsigned long long)seed);
+        check_value_at(c, text, NULL, NULL, 0, st);
+        cfg_free(c);
+        mem_free(text);
+        json_decref(inst);
+    }
+    ASSERT_EQ(mem_live_blocks(), live);
 }
