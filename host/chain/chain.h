@@ -66,6 +66,8 @@ struct run_options {
     int progress;            /* progress line on a terminal */
     int summary;             /* one-line decode summary on stderr */
     const char *reload_dir;  /* config folder to reload on SIGHUP (NULL: no reload) */
+    const char *const *manifests; /* extra manifest files (besides cfg->manifests) */
+    size_t n_manifests;
 };
 
 /*

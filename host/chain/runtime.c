@@ -43,7 +43,10 @@ struct run {
     struct source_thread *st;
     size_t nsources;
     struct chain *chain;
-    struct decoder *dec;
+    struct schema_cache *cache;
+    struct decoder dec;
+    int dec_ready;
+    uint64_t ingest_errors;
     /* Reload hand-over between the control and pipeline threads. */
     struct plat_mutex swap_mu;
     struct chain *pending;  /* new chain waiting to be installed */
@@ -293,6 +296,23 @@ static int ensure_events(struct run *r, uint32_t n)
     return 0;
 }
 
+/*
+ * Schema records embedded in the trace (TDH metadata of merged/relogged
+ * files) are registered before any filter sees them, so a filter dropping
+ * them never breaks decoding of the events that follow.
+ */
+static void ingest_metadata(struct run *r, const struct record *rec)
+{
+    struct errbuf eb;
+    int rc = schema_cache_ingest_record(r->cache, rec, &eb);
+    if (rc == ERR_FORMAT || rc == ERR_NOMEM) {
+        if (r->ingest_errors++ < 5)
+            log_warn("%s: offset 0x%llx: embedded schema record skipped: %s",
+                     rec->trace && rec->trace->path ? rec->trace->path : "trace",
+                     (unsigned long long)rec->offset, rc == ERR_NOMEM ? "out of memory" : eb.msg);
+    }
+}
+
 static void process_batch(struct run *r, struct record_batch *b)
 {
     struct chain *c = r->chain;
@@ -308,14 +328,15 @@ static void process_batch(struct run *r, struct record_batch *b)
         const struct record *rec = &b->recs[i];
         struct event *ev = &r->evs[i];
         event_reset(ev);
-        decoder_observe(r->dec, rec);
-        event_set_record(ev, rec, decoder_provider_name(r->dec, rec));
+        if (schema_is_tdh_metadata_record(rec))
+            ingest_metadata(r, rec);
+        event_set_record(ev, rec, schema_cache_record_provider_name(r->cache, rec));
         if (!run_filters(c->rec_filters, c->n_rec, ev)) {
             filt++;
             continue;
         }
         nev++;
-        decode_record(r->dec, rec, ev);
+        decode_record(&r->dec, rec, ev);
         switch (ev->hdr.decode_status) {
         case ETWHOST_DECODE_FULL: full++; break;
         case ETWHOST_DECODE_PARTIAL: part++; break;
@@ -522,9 +543,13 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
         rc = errbuf_set(eb, ERR_NOMEM, "out of memory");
         goto out;
     }
-    rc = decoder_create(cfg, &r->dec, eb);
-    if (rc)
+    r->cache = schema_cache_new(0);
+    if (r->cache == NULL) {
+        rc = errbuf_set(eb, ERR_NOMEM, "out of memory");
         goto out;
+    }
+    decoder_init(&r->dec, r->cache);
+    r->dec_ready = 1;
 
     plat_signals_install();
     uint64_t t0 = plat_monotonic_ns();
@@ -624,9 +649,11 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
         totals->delivered = atomic_load(&r->delivered);
         totals->lost = atomic_load(&r->lost);
         totals->seconds = secs;
-        for (size_t i = 0; i < nsources; i++)
+        for (size_t i = 0; i < nsources; i++) {
+            totals->header_events_lost += atomic_load(&sources[i]->header_events_lost);
             if (r->st[i].failed)
                 totals->failed = 1;
+        }
         if (atomic_load(&r->fatal))
             totals->failed = 1;
     }
@@ -638,7 +665,9 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
         rc = errbuf_set(eb, ERR_PLUGIN, "a sink failed; see the messages above");
 
 out:
-    decoder_destroy(r->dec);
+    if (r->dec_ready)
+        decoder_free(&r->dec);
+    schema_cache_free(r->cache);
     for (uint32_t i = 0; i < r->ev_cap; i++)
         event_free(&r->evs[i]);
     mem_free(r->evs);

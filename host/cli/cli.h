@@ -21,6 +21,8 @@ void cli_usage(void *f);
 /* Verbs (one file each). */
 int cli_run(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
+int cli_dump(int argc, char **argv);
+int cli_convert(int argc, char **argv);
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1

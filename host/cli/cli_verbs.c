@@ -10,6 +10,8 @@
 const struct cli_verb cli_verbs[] = {
     {"run", "run a config folder: sources -> filters -> sinks", cli_run},
     {"plugins", "list plugins and their ABI; --check FILE validates one", cli_plugins},
+    {"dump", "decode .etl files to canonical JSON lines on stdout", cli_dump},
+    {"convert", "decode .etl files into a JSON lines file", cli_convert},
     {"check", "validate a config folder and show what it sets up", cli_check},
     {NULL, NULL, NULL},
 };

@@ -85,6 +85,13 @@ int plat_list_dir(const char *dir, const char *suffix, char ***names, size_t *co
                   struct errbuf *eb);
 void plat_free_list(char **names, size_t count);
 
+/*
+ * Expand a file pattern (*, ? and [...] in the last path component; a
+ * plain path is returned as is if it exists).  Sorted; ERR_NOTFOUND when
+ * nothing matches.  Free with plat_free_list.
+ */
+int plat_glob(const char *pattern, char ***paths, size_t *count, struct errbuf *eb);
+
 /* Create dir and parents (mode 0700 for new ones on POSIX). */
 int plat_mkdir_p(const char *path, struct errbuf *eb);
 int plat_rename(const char *from, const char *to, struct errbuf *eb);
@@ -101,6 +108,13 @@ FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb);
  */
 int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb);
 void plat_unmap(const uint8_t *data, size_t size);
+/*
+ * Hint that bytes [off, off+len) of a mapping made by plat_map_file will not
+ * be read again soon, so their pages may leave the process's resident set
+ * (they are read from the file again if touched).  Only whole pages inside
+ * the range are affected.  Best effort, no error.
+ */
+void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len);
 
 /* Absolute form of path into out (cap bytes); ERR_NOTFOUND if it does not exist. */
 int plat_abspath(const char *path, char *out, size_t cap);

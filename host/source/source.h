@@ -47,6 +47,8 @@ struct source {
     char *name;
     atomic_int stop;
     atomic_ullong produced; /* records handed to the pipeline */
+    /* Events the recorder itself lost, per trace headers (file sources). */
+    atomic_ullong header_events_lost;
     uint32_t index;         /* position in the run's source list */
 };
 

@@ -8,9 +8,11 @@
 #include "source.h"
 
 extern const struct source_ops source_synthetic_ops;
+extern const struct source_ops source_etl_ops;
 
 static const struct source_ops *const registry[] = {
     &source_synthetic_ops,
+    &source_etl_ops,
 };
 
 #define NREG (sizeof registry / sizeof registry[0])

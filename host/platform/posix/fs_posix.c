@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,40 @@ void plat_free_list(char **names, size_t count)
     mem_free(names);
 }
 
+int plat_glob(const char *pattern, char ***paths, size_t *count, struct errbuf *eb)
+{
+    *paths = NULL;
+    *count = 0;
+    glob_t g;
+    memset(&g, 0, sizeof g);
+    int r = glob(pattern, 0, NULL, &g);
+    if (r == GLOB_NOMATCH || (r == 0 && g.gl_pathc == 0)) {
+        globfree(&g);
+        return errbuf_set(eb, ERR_NOTFOUND, "%s: no such file", pattern);
+    }
+    if (r != 0) {
+        globfree(&g);
+        return errbuf_set(eb, r == GLOB_NOSPACE ? ERR_NOMEM : ERR_IO, "%s: cannot expand pattern",
+                          pattern);
+    }
+    char **v = mem_calloc(g.gl_pathc, sizeof *v);
+    if (v == NULL) {
+        globfree(&g);
+        return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        if ((v[i] = mem_strdup(g.gl_pathv[i])) == NULL) {
+            plat_free_list(v, i);
+            globfree(&g);
+            return errbuf_set(eb, ERR_NOMEM, "out of memory");
+        }
+    }
+    *count = g.gl_pathc;
+    *paths = v;
+    globfree(&g);
+    return 0;
+}
+
 int plat_mkdir_p(const char *path, struct errbuf *eb)
 {
     char tmp[PATH_MAX];
@@ -191,6 +226,21 @@ void plat_unmap(const uint8_t *data, size_t size)
 {
     if (data)
         munmap((void *)(uintptr_t)data, size);
+}
+
+void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len)
+{
+    if (data == NULL || off >= size)
+        return;
+    if (len > size - off)
+        len = size - off;
+    long p = sysconf(_SC_PAGESIZE);
+    size_t page = p > 0 ? (size_t)p : 4096;
+    uintptr_t lo = ((uintptr_t)data + off + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t hi = ((uintptr_t)data + off + len) & ~(uintptr_t)(page - 1);
+    /* A private read-only file mapping has no dirty pages: dropping them loses nothing. */
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int plat_abspath(const char *path, char *out, size_t cap)

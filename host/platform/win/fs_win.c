@@ -3,6 +3,7 @@
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+#include <shlwapi.h>
 
 #include <io.h>
 #include <stdio.h>
@@ -127,6 +128,65 @@ void plat_free_list(char **names, size_t count)
     for (size_t i = 0; i < count; i++)
         mem_free(names[i]);
     mem_free(names);
+}
+
+int plat_glob(const char *pattern, char ***paths, size_t *count, struct errbuf *eb)
+{
+    *paths = NULL;
+    *count = 0;
+    if (strpbrk(pattern, "*?") == NULL) {
+        if (!plat_is_file(pattern) && !plat_is_dir(pattern))
+            return errbuf_set(eb, ERR_NOTFOUND, "%s: no such file", pattern);
+        char **v = mem_calloc(1, sizeof *v);
+        if (v == NULL || (v[0] = mem_strdup(pattern)) == NULL) {
+            mem_free(v);
+            return errbuf_set(eb, ERR_NOMEM, "out of memory");
+        }
+        *paths = v;
+        *count = 1;
+        return 0;
+    }
+    /* Wildcards in the last component only: list the directory and match. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", pattern);
+    char *slash = strrchr(dir, '/'), *bs = strrchr(dir, '\\');
+    if (bs && (!slash || bs > slash))
+        slash = bs;
+    const char *leaf = slash ? pattern + (slash - dir) + 1 : pattern;
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    char **names;
+    size_t n;
+    int rc = plat_list_dir(dir, NULL, &names, &n, eb);
+    if (rc)
+        return rc;
+    char **v = mem_calloc(n ? n : 1, sizeof *v);
+    size_t k = 0;
+    wchar_t *wl = win_wide(leaf);
+    for (size_t i = 0; v && wl && i < n; i++) {
+        wchar_t *wn = win_wide(names[i]);
+        if (wn && PathMatchSpecW(wn, wl)) {
+            char full[4400];
+            snprintf(full, sizeof full, "%s%s%s", slash ? dir : "", slash ? "/" : "", names[i]);
+            v[k] = mem_strdup(full);
+            if (v[k])
+                k++;
+        }
+        mem_free(wn);
+    }
+    mem_free(wl);
+    plat_free_list(names, n);
+    if (v == NULL)
+        return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    if (k == 0) {
+        mem_free(v);
+        return errbuf_set(eb, ERR_NOTFOUND, "%s: no such file", pattern);
+    }
+    *paths = v;
+    *count = k;
+    return 0;
 }
 
 static int mkdir_one(const char *path)
