@@ -106,22 +106,23 @@ int plugin_lib_open(const char *path, struct plugin_lib **out, struct errbuf *eb
     char name[DESC_TEXT_MAX + 1], version[DESC_TEXT_MAX + 1];
     safe_text(name, sizeof name, d->name);
     safe_text(version, sizeof version, d->version);
-    if (d->abi_major != ETWHOST_ABI_MAJOR || d->abi_minor > ETWHOST_ABI_MINOR) {
+    /* Copy the prefix now: nothing of the library may be read after dlclose. */
+    unsigned major = d->abi_major, minor = d->abi_minor, size = d->struct_size;
+    if (major != ETWHOST_ABI_MAJOR || minor > ETWHOST_ABI_MINOR) {
         plat_dl_close(h);
         return errbuf_set(eb, ERR_ABI,
                           "plugin %s (%s %s) rejected: built for plugin ABI %u.%u, host supports "
                           "%u.0-%u.%u; rebuild it against etwhost SDK %u.x",
-                          path, name, version, (unsigned)d->abi_major, (unsigned)d->abi_minor,
-                          ETWHOST_ABI_MAJOR, ETWHOST_ABI_MAJOR, ETWHOST_ABI_MINOR,
-                          ETWHOST_ABI_MAJOR);
+                          path, name, version, major, minor, ETWHOST_ABI_MAJOR, ETWHOST_ABI_MAJOR,
+                          ETWHOST_ABI_MINOR, ETWHOST_ABI_MAJOR);
     }
-    if (d->struct_size < ETWHOST_PLUGIN_SIZE_1_0 || d->struct_size > 65536) {
+    if (size < ETWHOST_PLUGIN_SIZE_1_0 || size > 65536) {
         plat_dl_close(h);
         return errbuf_set(eb, ERR_ABI,
                           "plugin %s (%s %s) rejected: descriptor size %u is invalid for ABI "
                           "%u.%u (expected at least %u)",
-                          path, name, version, (unsigned)d->struct_size, (unsigned)d->abi_major,
-                          (unsigned)d->abi_minor, (unsigned)ETWHOST_PLUGIN_SIZE_1_0);
+                          path, name, version, size, major, minor,
+                          (unsigned)ETWHOST_PLUGIN_SIZE_1_0);
     }
 
     struct plugin_lib *lib = mem_calloc(1, sizeof *lib);
