@@ -1,0 +1,1137 @@
+/*
+ * file: the built-in JSON-lines file sink.
+ *
+ * Settings (docs/plugins.md "file"):
+ *   path               file to append to (required; never truncated)
+ *   rotate_bytes       rotate when the file would exceed this size (0 = off;
+ *                      integer or "64M"-style string, 1024-based)
+ *   rotate_seconds     rotate files older than this (0 = off; integer or
+ *                      "30s" / "15m" / "1h" / "1d")
+ *   keep               rotated files to keep, oldest deleted first (default
+ *                      10; 0 = keep all)
+ *   compress           "none" (default) | "zstd": compress rotated files on a
+ *                      background thread
+ *   compress_level     zstd level (default 3)
+ *   fsync              "never" | "rotate" (default) | "batch" | "always"
+ *   fail_after_seconds after this long of continuous write errors give up
+ *                      (ETWHOST_ERR_FATAL); 0 = retry forever (default)
+ *
+ * Rotated files sit next to the live file and are named
+ * <stem>-<YYYYMMDDTHHMMSSZ>-<seq><ext>, e.g. events-20260101T120000Z-000007.jsonl,
+ * where the time is the UTC time of rotation and seq (at least six digits)
+ * increases by one per rotation and continues after restarts.  Names sort
+ * in rotation order and never collide.  Compressed files get ".zst" appended.
+ *
+ * Line integrity: each batch is rendered into one buffer and written with as
+ * few write() calls as possible.  When a write fails part-way the partial
+ * line is cut off again (ftruncate); if even that fails, its remaining bytes
+ * are kept and written first next time.  So the file only ever holds whole
+ * lines, except after a crash mid-write: then, when the file is opened again
+ * and does not end with '\n', a '\n' is appended first so the new lines stay
+ * intact (the torn line remains, as a line that is not valid JSON).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "etwhost/plugin.h"
+#include "file_os.h"
+
+#define FSYNC_NEVER 0
+#define FSYNC_ROTATE 1
+#define FSYNC_BATCH 2
+#define FSYNC_ALWAYS 3
+
+/* Largest single write; bigger batches are written in pieces at line boundaries. */
+#define CHUNK_BYTES (4u << 20)
+/* After a failed rename, keep writing to the current file for this long. */
+#define ROTATE_BACKOFF_NS (10ull * 1000000000ull)
+
+struct fsink {
+    etwhost_host *h;
+    const etwhost_host_api *api;
+    char *path, *dir, *stem, *ext;
+    uint64_t rotate_bytes, rotate_ns, fail_after_ns;
+    uint32_t keep;
+    int compress, level, fsync_mode;
+
+    fos_file f;
+    int is_open, regular;
+    uint64_t size;      /* bytes in the live file */
+    uint64_t opened_ns; /* when the live file was opened (age rotation) */
+    uint64_t rotate_blocked_until;
+
+    char *buf;
+    size_t cap;
+    uint32_t *ends; /* ends[k]: offset after line k in buf */
+    uint32_t ends_cap;
+
+    /* Tail of a line that was accepted but only partly written. */
+    char *carry;
+    size_t carry_len;
+
+    uint64_t next_seq;
+    int failing, fatal, last_err;
+    uint64_t fail_since;
+
+    uint64_t lines, bytes, rotations, write_errors, encode_errors, newline_fixes;
+    int32_t c_lines, c_bytes, c_rot, c_err;
+
+    /* Compression worker; queue and counters under its lock. */
+    fos_worker *w;
+    int w_started, w_stop;
+    char **queue;
+    size_t qn, qcap;
+    uint64_t compressed, compress_errors;
+};
+
+static const char *const file_keys[] = {"path", "rotate_bytes", "rotate_seconds", "keep",
+                                        "compress", "compress_level", "fsync",
+                                        "fail_after_seconds", NULL};
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+static char *dupn(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+    char *d = malloc(la + lb + lc + 1);
+    if (d != NULL) {
+        memcpy(d, a, la);
+        memcpy(d + la, b, lb);
+        memcpy(d + la + lb, c, lc + 1);
+    }
+    return d;
+}
+
+static int is_sep(char ch)
+{
+#if defined(_WIN32)
+    return ch == '/' || ch == '\\';
+#else
+    return ch == '/';
+#endif
+}
+
+static const char *errtext(int e, char *buf, size_t cap)
+{
+    return fos_strerror(e, buf, cap);
+}
+
+/* An integer setting, or a string with one of the unit suffixes. */
+struct unit {
+    const char *suffix;
+    uint64_t mult;
+};
+
+static etwhost_status get_amount(const etwhost_host_api *api, const etwhost_config *cfg,
+                                 const char *key, const struct unit *units, const char *example,
+                                 uint64_t *out, char *err, size_t err_len)
+{
+    int64_t v;
+    etwhost_status rc = api->config_get_i64(cfg, key, &v);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return ETWHOST_OK;
+    if (rc == ETWHOST_OK) {
+        if (v < 0)
+            return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                                "%s: must not be negative (got %lld)", key, (long long)v);
+        *out = (uint64_t)v;
+        return ETWHOST_OK;
+    }
+    const char *s;
+    size_t len;
+    if (api->config_get_str(cfg, key, &s, &len) != ETWHOST_OK)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "%s: expected a non-negative integer or a string like \"%s\"", key,
+                            example);
+    uint64_t n = 0;
+    size_t i = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && n < (UINT64_MAX - 9) / 10)
+        n = n * 10 + (uint64_t)(s[i++] - '0');
+    for (const struct unit *u = units; i > 0 && u->suffix != NULL; u++) {
+        size_t sl = strlen(u->suffix);
+        if (len - i == sl && memcmp(s + i, u->suffix, sl) == 0) {
+            if (u->mult != 0 && n > UINT64_MAX / u->mult)
+                break;
+            *out = n * u->mult;
+            return ETWHOST_OK;
+        }
+    }
+    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                        "%s: cannot read \"%.*s\" (expected a number with an optional unit, "
+                        "like \"%s\")",
+                        key, (int)(len < 40 ? len : 40), s, example);
+}
+
+static etwhost_status get_choice(const etwhost_host_api *api, const etwhost_config *cfg,
+                                 const char *key, const char *const *values, int *out,
+                                 char *err, size_t err_len)
+{
+    const char *s;
+    size_t len;
+    etwhost_status rc = api->config_get_str(cfg, key, &s, &len);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return ETWHOST_OK;
+    char list[160] = "";
+    for (int k = 0; values[k] != NULL; k++) {
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s\"%s\"", k ? ", " : "", values[k]);
+    }
+    if (rc != ETWHOST_OK)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "%s: expected one of %s", key,
+                            list);
+    for (int k = 0; values[k] != NULL; k++) {
+        if (strlen(values[k]) == len && memcmp(values[k], s, len) == 0) {
+            *out = k;
+            return ETWHOST_OK;
+        }
+    }
+    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                        "%s: unknown value \"%.*s\" (expected one of %s)", key,
+                        (int)(len < 40 ? len : 40), s, list);
+}
+
+/* ---- rotated file names ---------------------------------------------------------- */
+
+/* Is 'name' one of our rotated files?  variant: 0 plain, 1 ".zst", 2 ".zst.tmp". */
+static int parse_rotated(const struct fsink *s, const char *name, uint64_t *seq, int *variant)
+{
+    size_t sl = strlen(s->stem), el = strlen(s->ext), n = strlen(name);
+    if (n < sl + 1 + 16 + 1 + 6 + el || memcmp(name, s->stem, sl) != 0 || name[sl] != '-')
+        return 0;
+    const char *t = name + sl + 1;
+    for (int i = 0; i < 16; i++) {
+        char want = i == 8 ? 'T' : i == 15 ? 'Z' : 0;
+        if (want ? t[i] != want : (t[i] < '0' || t[i] > '9'))
+            return 0;
+    }
+    if (t[16] != '-')
+        return 0;
+    const char *d = t + 17;
+    uint64_t v = 0;
+    int nd = 0;
+    while (d[nd] >= '0' && d[nd] <= '9' && nd < 19)
+        v = v * 10 + (uint64_t)(d[nd++] - '0');
+    if (nd < 6)
+        return 0;
+    const char *rest = d + nd;
+    if (strncmp(rest, s->ext, el) != 0)
+        return 0;
+    rest += el;
+    if (*rest == '\0')
+        *variant = 0;
+    else if (strcmp(rest, ".zst") == 0)
+        *variant = 1;
+    else if (strcmp(rest, ".zst.tmp") == 0)
+        *variant = 2;
+    else
+        return 0;
+    *seq = v;
+    return 1;
+}
+
+/* dir/<stem>-<time>-<seq><ext> */
+static char *rotated_path(const struct fsink *s, uint64_t seq)
+{
+    int y, mo, d, h, mi, sec;
+    fos_utc_now(&y, &mo, &d, &h, &mi, &sec);
+    char mid[64];
+    snprintf(mid, sizeof mid, "-%04d%02d%02dT%02d%02d%02dZ-%06llu", y, mo, d, h, mi, sec,
+             (unsigned long long)seq);
+    size_t n = strlen(s->dir) + 1 + strlen(s->stem) + strlen(mid) + strlen(s->ext) + 1;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/%s%s%s", s->dir, s->stem, mid, s->ext);
+    return p;
+}
+
+/* Directory scan results. */
+struct rot {
+    uint64_t seq;
+    int variant;
+    char *name;
+};
+
+struct scan {
+    const struct fsink *s;
+    uint64_t max_seq;
+    struct rot *rots; /* rotated files: plain, .zst and leftover .zst.tmp */
+    size_t n, cap;
+    int oom;
+};
+
+static void scan_one(const char *name, void *arg)
+{
+    struct scan *sc = arg;
+    uint64_t seq;
+    int variant;
+    if (!parse_rotated(sc->s, name, &seq, &variant))
+        return;
+    if (seq > sc->max_seq)
+        sc->max_seq = seq;
+    if (sc->n == sc->cap) {
+        size_t nc = sc->cap ? sc->cap * 2 : 16;
+        struct rot *na = realloc(sc->rots, nc * sizeof *na);
+        if (na == NULL) {
+            sc->oom = 1;
+            return;
+        }
+        sc->rots = na;
+        sc->cap = nc;
+    }
+    char *d = dupn(name, strlen(name));
+    if (d == NULL) {
+        sc->oom = 1;
+        return;
+    }
+    sc->rots[sc->n].seq = seq;
+    sc->rots[sc->n].variant = variant;
+    sc->rots[sc->n].name = d;
+    sc->n++;
+}
+
+static void scan_free(struct scan *sc)
+{
+    for (size_t k = 0; k < sc->n; k++)
+        free(sc->rots[k].name);
+    free(sc->rots);
+}
+
+static int cmp_rot(const void *a, const void *b)
+{
+    const struct rot *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Delete the oldest rotated files so that at most 'keep' remain.  A file
+ * counts once whether it is plain, compressed, or both (mid-compression).
+ */
+static void prune(struct fsink *s)
+{
+    if (s->keep == 0)
+        return;
+    struct scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.s = s;
+    if (fos_list_dir(s->dir, scan_one, &sc) != 0 || sc.oom) {
+        scan_free(&sc);
+        return;
+    }
+    qsort(sc.rots, sc.n, sizeof *sc.rots, cmp_rot);
+    size_t distinct = 0;
+    for (size_t k = 0; k < sc.n; k++)
+        if (sc.rots[k].variant != 2 && (k == 0 || sc.rots[k].seq != sc.rots[k - 1].seq))
+            distinct++;
+    size_t drop = distinct > s->keep ? distinct - s->keep : 0;
+    if (drop > 0) {
+        /* The drop-th oldest distinct sequence number is the last one deleted. */
+        uint64_t cutoff = 0;
+        size_t seen = 0;
+        for (size_t k = 0; k < sc.n && seen < drop; k++) {
+            if (sc.rots[k].variant == 2 || (seen > 0 && sc.rots[k].seq == cutoff))
+                continue;
+            cutoff = sc.rots[k].seq;
+            seen++;
+        }
+        for (size_t k = 0; k < sc.n && sc.rots[k].seq <= cutoff; k++) {
+            if (sc.rots[k].variant == 2)
+                continue;
+            char *p = join3(s->dir, "/", sc.rots[k].name);
+            if (p != NULL && fos_unlink(p) != 0 && fos_exists(p))
+                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: cannot remove old file %s",
+                             p);
+            free(p);
+        }
+    }
+    scan_free(&sc);
+}
+
+/* ---- compression worker ------------------------------------------------------------ */
+
+static void log_io(struct fsink *s, int level, const char *what, const char *path, int e)
+{
+    char eb[128];
+    etwhost_logf(s->api, s->h, level, "file: cannot %s %s: %s", what, path,
+                 errtext(e, eb, sizeof eb));
+}
+
+static int compress_one(struct fsink *s, const char *src)
+{
+    char *dst = join3(src, ".zst", "");
+    char *tmp = join3(src, ".zst.tmp", "");
+    fos_file in = {FOS_NO_FILE}, out = {FOS_NO_FILE};
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    size_t isz = ZSTD_CStreamInSize(), osz = ZSTD_CStreamOutSize();
+    char *ib = malloc(isz), *ob = malloc(osz);
+    int rc = -1, e = 0;
+    const char *what = "compress";
+    if (dst == NULL || tmp == NULL || cctx == NULL || ib == NULL || ob == NULL) {
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: out of memory compressing %s", src);
+        goto done;
+    }
+    if ((e = fos_open_read(src, &in)) != 0) {
+        /* Pruned before its turn came: nothing to do. */
+        if (!fos_exists(src))
+            rc = 0;
+        else
+            log_io(s, ETWHOST_LOG_WARN, "read", src, e);
+        goto done;
+    }
+    if ((e = fos_open_write_new(tmp, &out)) != 0) {
+        log_io(s, ETWHOST_LOG_WARN, "create", tmp, e);
+        goto done;
+    }
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, s->level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    for (;;) {
+        size_t got;
+        if ((e = fos_read(&in, ib, isz, &got)) != 0) {
+            log_io(s, ETWHOST_LOG_WARN, "read", src, e);
+            goto done;
+        }
+        ZSTD_EndDirective mode = got == 0 ? ZSTD_e_end : ZSTD_e_continue;
+        ZSTD_inBuffer zin = {ib, got, 0};
+        int finished = 0;
+        do {
+            ZSTD_outBuffer zout = {ob, osz, 0};
+            size_t r = ZSTD_compressStream2(cctx, &zout, &zin, mode);
+            if (ZSTD_isError(r)) {
+                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: zstd failed on %s: %s", src,
+                             ZSTD_getErrorName(r));
+                goto done;
+            }
+            size_t wr;
+            if (zout.pos > 0 && (e = fos_write(&out, ob, zout.pos, &wr)) != 0) {
+                log_io(s, ETWHOST_LOG_WARN, "write", tmp, e);
+                goto done;
+            }
+            finished = mode == ZSTD_e_end ? r == 0 : zin.pos == zin.size;
+        } while (!finished);
+        if (got == 0)
+            break;
+    }
+    if (s->fsync_mode != FSYNC_NEVER && (e = fos_sync(&out)) != 0) {
+        log_io(s, ETWHOST_LOG_WARN, "sync", tmp, e);
+        goto done;
+    }
+    fos_close(&out);
+    what = "rename";
+    if ((e = fos_rename(tmp, dst)) != 0) {
+        log_io(s, ETWHOST_LOG_WARN, what, tmp, e);
+        goto done;
+    }
+    fos_close(&in);
+    if ((e = fos_unlink(src)) != 0)
+        log_io(s, ETWHOST_LOG_WARN, "remove", src, e);
+    if (s->fsync_mode != FSYNC_NEVER)
+        fos_sync_dir(s->dir);
+    rc = 1;
+done:
+    fos_close(&in);
+    fos_close(&out);
+    if (rc < 0 && tmp != NULL)
+        fos_unlink(tmp);
+    ZSTD_freeCCtx(cctx);
+    free(ib);
+    free(ob);
+    free(dst);
+    free(tmp);
+    return rc;
+}
+
+static void worker_main(void *arg)
+{
+    struct fsink *s = arg;
+    prune(s);
+    fos_lock(s->w);
+    for (;;) {
+        while (s->qn == 0 && !s->w_stop)
+            fos_wait(s->w, 1000);
+        if (s->qn == 0)
+            break;
+        char *src = s->queue[0];
+        memmove(s->queue, s->queue + 1, (s->qn - 1) * sizeof *s->queue);
+        s->qn--;
+        fos_unlock(s->w);
+        int rc = compress_one(s, src);
+        prune(s);
+        free(src);
+        fos_lock(s->w);
+        if (rc > 0)
+            s->compressed++;
+        else if (rc < 0)
+            s->compress_errors++;
+    }
+    fos_unlock(s->w);
+}
+
+/* Hand a rotated file to the worker (takes ownership of path). */
+static void enqueue(struct fsink *s, char *path)
+{
+    fos_lock(s->w);
+    if (s->qn == s->qcap) {
+        size_t nc = s->qcap ? s->qcap * 2 : 8;
+        char **nq = realloc(s->queue, nc * sizeof *nq);
+        if (nq == NULL) {
+            fos_unlock(s->w);
+            etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
+                         "file: out of memory; %s stays uncompressed", path);
+            free(path);
+            return;
+        }
+        s->queue = nq;
+        s->qcap = nc;
+    }
+    s->queue[s->qn++] = path;
+    fos_signal(s->w);
+    fos_unlock(s->w);
+}
+
+static void stop_worker(struct fsink *s)
+{
+    if (!s->w_started)
+        return;
+    fos_lock(s->w);
+    s->w_stop = 1;
+    fos_signal(s->w);
+    fos_unlock(s->w);
+    fos_worker_join(s->w);
+    s->w_started = 0;
+}
+
+/* ---- the live file ------------------------------------------------------------------- */
+
+static void note_ok(struct fsink *s)
+{
+    if (s->failing) {
+        uint64_t secs = (fos_monotonic_ns() - s->fail_since) / 1000000000u;
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_INFO,
+                     "file: writing to %s again after %llu s of errors", s->path,
+                     (unsigned long long)secs);
+        s->failing = 0;
+    }
+}
+
+/* A write-side failure: RETRY, or FATAL once fail_after_seconds have passed. */
+static etwhost_status io_failed(struct fsink *s, const char *what, int e)
+{
+    char eb[128];
+    uint64_t now = fos_monotonic_ns();
+    s->write_errors++;
+    if (s->c_err >= 0)
+        s->api->counter_add(s->h, s->c_err, 1);
+    if (!s->failing || e != s->last_err)
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: cannot %s %s: %s; will retry", what,
+                     s->path, errtext(e, eb, sizeof eb));
+    if (!s->failing) {
+        s->failing = 1;
+        s->fail_since = now;
+    }
+    s->last_err = e;
+    if (s->is_open) {
+        fos_close(&s->f);
+        s->is_open = 0;
+    }
+    if (s->fail_after_ns > 0 && now - s->fail_since >= s->fail_after_ns) {
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR,
+                     "file: giving up on %s after %llu s of write errors (last: %s)", s->path,
+                     (unsigned long long)(s->fail_after_ns / 1000000000u),
+                     errtext(e, eb, sizeof eb));
+        s->fatal = 1;
+        return ETWHOST_ERR_FATAL;
+    }
+    return ETWHOST_RETRY;
+}
+
+/* Open the live file if needed, repairing a missing final newline. */
+static int open_live(struct fsink *s, int *err)
+{
+    if (s->is_open)
+        return 0;
+    int e = fos_open_append(s->path, &s->f, &s->size, &s->regular);
+    if (e != 0) {
+        *err = e;
+        return -1;
+    }
+    s->is_open = 1;
+    s->opened_ns = fos_monotonic_ns();
+    if (s->regular && s->size > 0 && s->carry_len == 0) {
+        unsigned char last;
+        if (fos_last_byte(&s->f, s->size, &last) == 0 && last != '\n') {
+            size_t wr;
+            if ((e = fos_write(&s->f, "\n", 1, &wr)) != 0) {
+                *err = e;
+                return -1;
+            }
+            s->size++;
+            s->newline_fixes++;
+            etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
+                         "file: %s did not end with a newline (an earlier run stopped "
+                         "mid-line); appended one so new lines stay intact",
+                         s->path);
+        }
+    }
+    return 0;
+}
+
+static int write_carry(struct fsink *s, int *err)
+{
+    if (s->carry_len == 0)
+        return 0;
+    size_t wr = 0;
+    int e = fos_write(&s->f, s->carry, s->carry_len, &wr);
+    s->size += wr;
+    s->bytes += wr;
+    memmove(s->carry, s->carry + wr, s->carry_len - wr);
+    s->carry_len -= wr;
+    if (e != 0) {
+        *err = e;
+        return -1;
+    }
+    return 0;
+}
+
+static void rotate(struct fsink *s)
+{
+    uint64_t now = fos_monotonic_ns();
+    if (now < s->rotate_blocked_until)
+        return;
+    if (s->fsync_mode != FSYNC_NEVER)
+        fos_sync(&s->f);
+    char *dst = rotated_path(s, s->next_seq);
+    if (dst == NULL)
+        return;
+    /* Closed first: Windows cannot rename an open file.  On failure we reopen it. */
+    fos_close(&s->f);
+    s->is_open = 0;
+    int e = fos_rename(s->path, dst);
+    if (e != 0) {
+        log_io(s, ETWHOST_LOG_WARN, "rotate (rename)", s->path, e);
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
+                     "file: continuing in %s; next rotation attempt in 10 s", s->path);
+        s->rotate_blocked_until = now + ROTATE_BACKOFF_NS;
+        free(dst);
+        return;
+    }
+    s->next_seq++;
+    s->rotations++;
+    if (s->c_rot >= 0)
+        s->api->counter_add(s->h, s->c_rot, 1);
+    if (s->fsync_mode != FSYNC_NEVER)
+        fos_sync_dir(s->dir);
+    if (s->compress) {
+        enqueue(s, dst);
+    } else {
+        free(dst);
+        prune(s);
+    }
+}
+
+static int age_due(const struct fsink *s)
+{
+    return s->rotate_ns > 0 && s->is_open && s->size > 0 &&
+           fos_monotonic_ns() - s->opened_ns >= s->rotate_ns;
+}
+
+static int grow(struct fsink *s, size_t need, uint32_t nlines)
+{
+    if (need > s->cap) {
+        size_t nc = s->cap ? s->cap : 65536;
+        while (nc < need)
+            nc *= 2;
+        char *nb = realloc(s->buf, nc);
+        if (nb == NULL)
+            return -1;
+        s->buf = nb;
+        s->cap = nc;
+    }
+    if (nlines > s->ends_cap) {
+        uint32_t nc = s->ends_cap ? s->ends_cap * 2 : 1024;
+        while (nc < nlines)
+            nc *= 2;
+        uint32_t *ne = realloc(s->ends, nc * sizeof *ne);
+        if (ne == NULL)
+            return -1;
+        s->ends = ne;
+        s->ends_cap = nc;
+    }
+    return 0;
+}
+
+/*
+ * Write buf[0..len) holding nl lines.  On failure cut any partial line
+ * (or keep its tail in carry) and report how many lines are accepted.
+ */
+static int write_chunk(struct fsink *s, size_t len, uint32_t nl, uint32_t *lines_done, int *err)
+{
+    size_t wr = 0;
+    int e = fos_write(&s->f, s->buf, len, &wr);
+    if (e == 0 && s->fsync_mode == FSYNC_ALWAYS)
+        e = fos_sync(&s->f);
+    if (e == 0) {
+        s->size += len;
+        s->bytes += len;
+        *lines_done = nl;
+        return 0;
+    }
+    uint32_t k = 0;
+    while (k < nl && s->ends[k] <= wr)
+        k++;
+    size_t good = k ? s->ends[k - 1] : 0;
+    if (wr > good) {
+        uint64_t cur;
+        size_t extra = wr - good;
+        if (s->regular && fos_size(&s->f, &cur) == 0 && cur >= extra &&
+            fos_truncate(&s->f, cur - extra) == 0) {
+            s->size = cur - extra;
+        } else {
+            /* The torn line is in the file; the rest of it must follow before anything else. */
+            size_t tail = s->ends[k] - wr;
+            char *nc = realloc(s->carry, tail);
+            if (nc != NULL) {
+                s->carry = nc;
+                memcpy(s->carry, s->buf + wr, tail);
+                s->carry_len = tail;
+                s->size += wr;
+                s->bytes += wr;
+                *lines_done = k + 1;
+                *err = e;
+                return -1;
+            }
+            s->size += wr;
+        }
+    }
+    s->size += good;
+    s->bytes += good;
+    *lines_done = k;
+    *err = e;
+    return -1;
+}
+
+static void count_lines(struct fsink *s, uint64_t n, uint64_t bytes_before)
+{
+    s->lines += n;
+    if (s->c_lines >= 0 && n > 0)
+        s->api->counter_add(s->h, s->c_lines, (int64_t)n);
+    if (s->c_bytes >= 0 && s->bytes > bytes_before)
+        s->api->counter_add(s->h, s->c_bytes, (int64_t)(s->bytes - bytes_before));
+}
+
+static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *const *events,
+                                              uint32_t count, uint32_t *accepted)
+{
+    struct fsink *s = inst;
+    int e = 0;
+    *accepted = 0;
+    if (s->fatal)
+        return ETWHOST_ERR_FATAL;
+    uint64_t bytes_before = s->bytes;
+    if (open_live(s, &e) != 0)
+        return io_failed(s, "open", e);
+    if (write_carry(s, &e) != 0)
+        return io_failed(s, "write", e);
+    if (age_due(s)) {
+        rotate(s);
+        if (open_live(s, &e) != 0)
+            return io_failed(s, "open", e);
+    }
+    uint32_t i = 0;
+    while (i < count) {
+        size_t len = 0;
+        uint32_t nl = 0, j = i;
+        int need_rotate = 0;
+        uint32_t max_lines = s->fsync_mode == FSYNC_ALWAYS ? 1 : UINT32_MAX;
+        while (j < count && nl < max_lines) {
+            const char *js;
+            size_t jl;
+            etwhost_status rc = s->api->event_json(events[j], &js, &jl);
+            if (rc != ETWHOST_OK) {
+                if (nl > 0)
+                    break; /* write the lines before it first */
+                /* Cannot render this one: count it and go on rather than stall. */
+                s->encode_errors++;
+                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
+                             "file: skipped an event that could not be rendered (%s)",
+                             etwhost_status_name(rc));
+                i = ++j;
+                (*accepted)++;
+                continue;
+            }
+            uint64_t line = (uint64_t)jl + 1;
+            if (s->rotate_bytes > 0 && s->size + len > 0 &&
+                s->size + len + line > s->rotate_bytes) {
+                if (len > 0)
+                    break; /* write what fits; the next round rotates */
+                if (fos_monotonic_ns() >= s->rotate_blocked_until) {
+                    need_rotate = 1;
+                    break;
+                }
+                /* Rotation is backing off after a failure: keep appending. */
+            }
+            if (len > 0 && len + line > CHUNK_BYTES)
+                break;
+            if (grow(s, len + line, nl + 1) != 0) {
+                if (nl > 0)
+                    break;
+                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
+                             "file: out of memory for a %llu-byte line; will retry",
+                             (unsigned long long)line);
+                count_lines(s, 0, bytes_before);
+                return ETWHOST_RETRY;
+            }
+            memcpy(s->buf + len, js, jl);
+            s->buf[len + jl] = '\n';
+            len += line;
+            s->ends[nl++] = (uint32_t)len;
+            j++;
+        }
+        if (need_rotate) {
+            rotate(s);
+            if (open_live(s, &e) != 0) {
+                count_lines(s, 0, bytes_before);
+                return io_failed(s, "open", e);
+            }
+            continue;
+        }
+        if (nl == 0)
+            continue;
+        uint32_t done = 0;
+        int failed = write_chunk(s, len, nl, &done, &e);
+        *accepted += done;
+        count_lines(s, done, bytes_before);
+        bytes_before = s->bytes;
+        if (failed)
+            return io_failed(s, "write", e);
+        i = j;
+    }
+    if (s->fsync_mode == FSYNC_BATCH && (e = fos_sync(&s->f)) != 0)
+        return io_failed(s, "sync", e);
+    note_ok(s);
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL file_flush(void *inst)
+{
+    struct fsink *s = inst;
+    int e = 0;
+    if (s->fatal)
+        return ETWHOST_ERR_FATAL;
+    if (s->carry_len > 0) {
+        if (open_live(s, &e) != 0)
+            return io_failed(s, "open", e);
+        if (write_carry(s, &e) != 0)
+            return io_failed(s, "write", e);
+    }
+    if (age_due(s)) {
+        rotate(s);
+        if (open_live(s, &e) != 0)
+            return io_failed(s, "open", e);
+    }
+    if (s->is_open && s->fsync_mode >= FSYNC_BATCH && (e = fos_sync(&s->f)) != 0)
+        return io_failed(s, "sync", e);
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL file_close(void *inst, char *err, size_t err_len)
+{
+    struct fsink *s = inst;
+    int e = 0;
+    etwhost_status rc = ETWHOST_OK;
+    if (s->carry_len > 0 && !s->fatal && open_live(s, &e) == 0)
+        write_carry(s, &e);
+    if (s->is_open) {
+        if (s->fsync_mode != FSYNC_NEVER && (e = fos_sync(&s->f)) != 0) {
+            char eb[128];
+            rc = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "cannot sync %s: %s", s->path,
+                              errtext(e, eb, sizeof eb));
+        }
+        fos_close(&s->f);
+        s->is_open = 0;
+    }
+    /* Compress what was rotated so far before the plugin may be unloaded. */
+    stop_worker(s);
+    if (s->carry_len > 0)
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_IO,
+                          "%zu bytes of the last line could not be written to %s", s->carry_len,
+                          s->path);
+    return rc;
+}
+
+static void ETWHOST_CALL file_destroy(void *inst)
+{
+    struct fsink *s = inst;
+    if (s == NULL)
+        return;
+    stop_worker(s);
+    if (s->is_open)
+        fos_close(&s->f);
+    for (size_t k = 0; k < s->qn; k++)
+        free(s->queue[k]);
+    free(s->queue);
+    fos_worker_free(s->w);
+    free(s->path);
+    free(s->dir);
+    free(s->stem);
+    free(s->ext);
+    free(s->buf);
+    free(s->ends);
+    free(s->carry);
+    free(s);
+}
+
+/* Append s as a JSON string (escaped) to out. */
+static size_t json_str(char *out, size_t cap, size_t pos, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[8];
+        const char *p = esc;
+        if (ch == '"' || ch == '\\')
+            snprintf(esc, sizeof esc, "\\%c", ch);
+        else if (ch < 0x20)
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+        else
+            esc[0] = (char)ch, esc[1] = '\0';
+        for (; *p; p++, pos++)
+            if (pos + 1 < cap)
+                out[pos] = *p;
+    }
+    return pos;
+}
+
+static etwhost_status ETWHOST_CALL file_stats(void *inst, char *buf, size_t cap, size_t *needed)
+{
+    struct fsink *s = inst;
+    char tmp[4096];
+    size_t pos = 0;
+    uint64_t compressed, cerrs, pending;
+    fos_lock(s->w);
+    compressed = s->compressed;
+    cerrs = s->compress_errors;
+    pending = s->qn;
+    fos_unlock(s->w);
+    pos = (size_t)snprintf(tmp, sizeof tmp, "{\"path\":\"");
+    pos = json_str(tmp, sizeof tmp, pos, s->path);
+    int n = snprintf(tmp + (pos < sizeof tmp ? pos : sizeof tmp - 1),
+                     pos < sizeof tmp ? sizeof tmp - pos : 1,
+                     "\",\"lines\":%llu,\"bytes\":%llu,\"file_bytes\":%llu,\"rotations\":%llu,"
+                     "\"write_errors\":%llu,\"failing\":%s,\"skipped_events\":%llu,"
+                     "\"newline_repairs\":%llu,\"compressed\":%llu,\"compress_errors\":%llu,"
+                     "\"compress_pending\":%llu}",
+                     (unsigned long long)s->lines, (unsigned long long)s->bytes,
+                     (unsigned long long)s->size, (unsigned long long)s->rotations,
+                     (unsigned long long)s->write_errors, s->failing ? "true" : "false",
+                     (unsigned long long)s->encode_errors,
+                     (unsigned long long)s->newline_fixes, (unsigned long long)compressed,
+                     (unsigned long long)cerrs, (unsigned long long)pending);
+    pos += (size_t)n;
+    if (needed != NULL)
+        *needed = pos + 1;
+    if (pos + 1 > cap || pos + 1 > sizeof tmp)
+        return ETWHOST_ERR_RANGE;
+    memcpy(buf, tmp, pos + 1);
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_host_api *api,
+                                               const etwhost_config *cfg, void **out_inst,
+                                               char *err, size_t err_len)
+{
+    static const struct unit size_units[] = {{"", 1},
+                                             {"K", 1024ull},
+                                             {"M", 1024ull * 1024},
+                                             {"G", 1024ull * 1024 * 1024},
+                                             {"KiB", 1024ull},
+                                             {"MiB", 1024ull * 1024},
+                                             {"GiB", 1024ull * 1024 * 1024},
+                                             {NULL, 0}};
+    static const struct unit time_units[] = {{"", 1},      {"s", 1},         {"m", 60},
+                                             {"h", 3600},  {"d", 86400},     {NULL, 0}};
+    static const char *const compress_values[] = {"none", "zstd", NULL};
+    static const char *const fsync_values[] = {"never", "rotate", "batch", "always", NULL};
+    etwhost_status rc;
+    *out_inst = NULL;
+
+    const char *path;
+    size_t plen;
+    rc = api->config_get_str(cfg, "path", &path, &plen);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "path: missing (the file sink needs the file to write, e.g. "
+                            "\"/var/log/etwhost/events.jsonl\")");
+    if (rc != ETWHOST_OK || plen == 0 || memchr(path, '\0', plen) != NULL)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "path: expected a non-empty file path string");
+    if (is_sep(path[plen - 1]))
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "path: \"%s\" names a directory; give a file name", path);
+
+    struct fsink *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+    s->h = h;
+    s->api = api;
+    s->f.h = FOS_NO_FILE;
+    s->keep = 10;
+    s->level = 3;
+    s->fsync_mode = FSYNC_ROTATE;
+    s->c_lines = s->c_bytes = s->c_rot = s->c_err = -1;
+
+    uint64_t rotate_s = 0, keep = 10, fail_s = 0;
+    int64_t level = 3;
+    if ((rc = get_amount(api, cfg, "rotate_bytes", size_units, "64M", &s->rotate_bytes, err,
+                         err_len)) != ETWHOST_OK ||
+        (rc = get_amount(api, cfg, "rotate_seconds", time_units, "1h", &rotate_s, err,
+                         err_len)) != ETWHOST_OK ||
+        (rc = get_amount(api, cfg, "fail_after_seconds", time_units, "10m", &fail_s, err,
+                         err_len)) != ETWHOST_OK ||
+        (rc = get_choice(api, cfg, "compress", compress_values, &s->compress, err, err_len)) !=
+            ETWHOST_OK ||
+        (rc = get_choice(api, cfg, "fsync", fsync_values, &s->fsync_mode, err, err_len)) !=
+            ETWHOST_OK)
+        goto fail;
+    int64_t kv;
+    rc = api->config_get_i64(cfg, "keep", &kv);
+    if (rc == ETWHOST_OK) {
+        if (kv < 0 || kv > 1000000) {
+            rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                              "keep: expected 0 (keep all) to 1000000, got %lld", (long long)kv);
+            goto fail;
+        }
+        keep = (uint64_t)kv;
+    } else if (rc != ETWHOST_ERR_NOTFOUND) {
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                          "keep: expected an integer (rotated files to keep; 0 = all)");
+        goto fail;
+    }
+    rc = api->config_get_i64(cfg, "compress_level", &level);
+    if (rc == ETWHOST_OK) {
+        if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel() || level == 0) {
+            rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                              "compress_level: expected %d..-1 or 1..%d, got %lld",
+                              ZSTD_minCLevel(), ZSTD_maxCLevel(), (long long)level);
+            goto fail;
+        }
+    } else if (rc != ETWHOST_ERR_NOTFOUND) {
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                          "compress_level: expected an integer zstd level");
+        goto fail;
+    }
+    if (rotate_s > UINT64_MAX / 1000000000u || fail_s > UINT64_MAX / 1000000000u) {
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "rotate_seconds / fail_after_seconds: "
+                                                            "too large");
+        goto fail;
+    }
+    s->keep = (uint32_t)keep;
+    s->level = (int)level;
+    s->rotate_ns = rotate_s * 1000000000u;
+    s->fail_after_ns = fail_s * 1000000000u;
+
+    /* Split path into directory, stem and extension for rotated names. */
+    s->path = dupn(path, plen);
+    size_t b = plen;
+    while (b > 0 && !is_sep(path[b - 1]))
+        b--;
+    s->dir = b == 0 ? dupn(".", 1) : b == 1 ? dupn(path, 1) : dupn(path, b - 1);
+    const char *base = path + b;
+    const char *dot = strrchr(base, '.');
+    if (dot == NULL || dot == base)
+        dot = path + plen;
+    s->stem = dupn(base, (size_t)(dot - base));
+    s->ext = dupn(dot, (size_t)(path + plen - dot));
+    s->w = fos_worker_new();
+    if (s->path == NULL || s->dir == NULL || s->stem == NULL || s->ext == NULL || s->w == NULL) {
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (!fos_is_dir(s->dir)) {
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                          "path: directory \"%s\" does not exist (create it first)", s->dir);
+        goto fail;
+    }
+
+    int e;
+    if (open_live(s, &e) != 0) {
+        char eb[128];
+        rc = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "path: cannot open \"%s\": %s", s->path,
+                          errtext(e, eb, sizeof eb));
+        goto fail;
+    }
+
+    /* Continue the rotation sequence; finish what an earlier run left uncompressed. */
+    struct scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.s = s;
+    fos_list_dir(s->dir, scan_one, &sc);
+    s->next_seq = sc.max_seq + 1;
+    for (size_t k = 0; k < sc.n; k++) {
+        char *p = join3(s->dir, "/", sc.rots[k].name);
+        if (p == NULL)
+            continue;
+        if (sc.rots[k].variant == 2) {
+            fos_unlink(p);
+            free(p);
+        } else if (sc.rots[k].variant == 0 && s->compress) {
+            enqueue(s, p);
+        } else {
+            free(p);
+        }
+    }
+    scan_free(&sc);
+    if (s->compress) {
+        if ((e = fos_worker_start(s->w, worker_main, s)) != 0) {
+            char eb[128];
+            rc = etwhost_errf(err, err_len, ETWHOST_ERR, "cannot start the compression thread: %s",
+                              errtext(e, eb, sizeof eb));
+            goto fail;
+        }
+        s->w_started = 1;
+    } else {
+        prune(s);
+    }
+
+    s->c_lines = api->counter_register(h, "lines");
+    s->c_bytes = api->counter_register(h, "bytes");
+    s->c_rot = api->counter_register(h, "rotations");
+    s->c_err = api->counter_register(h, "write_errors");
+    *out_inst = s;
+    return ETWHOST_OK;
+fail:
+    file_destroy(s);
+    return rc;
+}
+
+static const etwhost_plugin file_plugin = {
+    sizeof(etwhost_plugin),
+    ETWHOST_ABI_MAJOR,
+    ETWHOST_ABI_MINOR,
+    ETWHOST_KIND_SINK,
+    0,
+    "file",
+    "1.0.0",
+    "Append events as JSON lines to a file, with rotation, retention and zstd",
+    0,
+    0,
+    file_keys,
+    file_create,
+    file_destroy,
+    NULL,
+    file_write,
+    file_flush,
+    file_close,
+    file_stats,
+};
+
+ETWHOST_PLUGIN_DEFINE(file_plugin)

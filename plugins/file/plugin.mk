@@ -1,0 +1,2 @@
+# The file sink compresses rotated files with zstd.
+LIBS_file := -lzstd

@@ -1,0 +1,188 @@
+/*
+ * filter: the built-in rule filter plugin.
+ *
+ * Settings (docs/plugins.md "filter"):
+ *   mode   "include" (default: pass events the rule matches) | "exclude"
+ *   rule   the rule tree (filter_rule.h), required
+ *   stage  "auto" (default) | "record" | "event"
+ *
+ * With stage "auto" the instance runs at the record stage (before decoding,
+ * so dropped events never pay for it) when the rule only looks at header
+ * fields, and at the event stage when it needs properties.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etwhost/plugin.h"
+#include "filter_json.h"
+#include "filter_rule.h"
+
+struct flt {
+    etwhost_host *h;
+    const etwhost_host_api *api;
+    struct frule *rule;
+    int exclude;
+    uint32_t stage;
+    int32_t c_pass, c_drop;
+    uint64_t passed, dropped;
+};
+
+static const char *const flt_keys[] = {"mode", "rule", "stage", NULL};
+
+/* Read an optional string setting that must be one of 'values'; index into *out. */
+static etwhost_status pick(const etwhost_host_api *api, const etwhost_config *cfg,
+                           const char *key, const char *const *values, int *out, char *err,
+                           size_t err_len)
+{
+    const char *s;
+    size_t len;
+    etwhost_status rc = api->config_get_str(cfg, key, &s, &len);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return ETWHOST_OK;
+    if (rc != ETWHOST_OK)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "%s: expected a string (\"%s\" or \"%s\")", key, values[0], values[1]);
+    for (int k = 0; values[k] != NULL; k++) {
+        if (strlen(values[k]) == len && memcmp(values[k], s, len) == 0) {
+            *out = k;
+            return ETWHOST_OK;
+        }
+    }
+    char shown[64];
+    snprintf(shown, sizeof shown, "%.*s", (int)(len < 60 ? len : 60), s);
+    const char *sug = frule_suggest(shown, values);
+    if (sug != NULL)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "%s: unknown value \"%s\" (did you mean \"%s\"?)", key, shown, sug);
+    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "%s: unknown value \"%s\"", key, shown);
+}
+
+static void ETWHOST_CALL flt_destroy(void *inst)
+{
+    struct flt *f = inst;
+    if (f == NULL)
+        return;
+    frule_free(f->rule);
+    free(f);
+}
+
+static etwhost_status ETWHOST_CALL flt_create(etwhost_host *h, const etwhost_host_api *api,
+                                              const etwhost_config *cfg, void **out_inst,
+                                              char *err, size_t err_len)
+{
+    static const char *const modes[] = {"include", "exclude", NULL};
+    static const char *const stages[] = {"auto", "record", "event", NULL};
+    int mode = 0, stage = 0;
+    etwhost_status rc;
+    *out_inst = NULL;
+    if ((rc = pick(api, cfg, "mode", modes, &mode, err, err_len)) != ETWHOST_OK)
+        return rc;
+    if ((rc = pick(api, cfg, "stage", stages, &stage, err, err_len)) != ETWHOST_OK)
+        return rc;
+    const char *text;
+    size_t len;
+    rc = api->config_get_json(cfg, "rule", &text, &len);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "rule: missing (the filter needs a rule, e.g. "
+                            "{\"provider\": \"Microsoft-Windows-PowerShell\"})");
+    if (rc != ETWHOST_OK)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "rule: cannot read (%s)",
+                            etwhost_status_name(rc));
+    struct fj_value tree;
+    char perr[200];
+    if (fj_parse(text, len, &tree, perr, sizeof perr) != 0)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "rule: %s", perr);
+    struct flt *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        fj_free(&tree);
+        return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+    }
+    f->h = h;
+    f->api = api;
+    f->exclude = mode == 1;
+    rc = frule_compile(&tree, "rule", &f->rule, err, err_len);
+    fj_free(&tree);
+    if (rc != ETWHOST_OK) {
+        flt_destroy(f);
+        return rc;
+    }
+    char where[256];
+    int props = frule_needs_props(f->rule, where, sizeof where);
+    if (stage == 1 && props) {
+        flt_destroy(f);
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "stage: \"record\" is impossible: %s needs decoded properties "
+                            "(use \"auto\" or \"event\")",
+                            where);
+    }
+    f->stage = (stage == 2 || props) ? ETWHOST_STAGE_EVENT : ETWHOST_STAGE_RECORD;
+    rc = api->set_stage(h, f->stage);
+    if (rc != ETWHOST_OK) {
+        const char *sname = f->stage == ETWHOST_STAGE_RECORD ? "record" : "event";
+        flt_destroy(f);
+        return etwhost_errf(err, err_len, rc, "cannot select the %s stage (%s)", sname,
+                            etwhost_status_name(rc));
+    }
+    f->c_pass = api->counter_register(h, "passed");
+    f->c_drop = api->counter_register(h, "dropped");
+    *out_inst = f;
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL flt_process(void *inst, const etwhost_event *ev)
+{
+    struct flt *f = inst;
+    int pass = frule_eval(f->rule, f->api, ev) != f->exclude;
+    if (pass) {
+        f->passed++;
+        if (f->c_pass >= 0)
+            f->api->counter_add(f->h, f->c_pass, 1);
+        return ETWHOST_OK;
+    }
+    f->dropped++;
+    if (f->c_drop >= 0)
+        f->api->counter_add(f->h, f->c_drop, 1);
+    return ETWHOST_DROP;
+}
+
+static etwhost_status ETWHOST_CALL flt_stats(void *inst, char *buf, size_t cap, size_t *needed)
+{
+    const struct flt *f = inst;
+    char tmp[256];
+    int n = snprintf(tmp, sizeof tmp,
+                     "{\"mode\":\"%s\",\"stage\":\"%s\",\"passed\":%llu,\"dropped\":%llu}",
+                     f->exclude ? "exclude" : "include",
+                     f->stage == ETWHOST_STAGE_RECORD ? "record" : "event",
+                     (unsigned long long)f->passed, (unsigned long long)f->dropped);
+    if (needed != NULL)
+        *needed = (size_t)n + 1;
+    if ((size_t)n + 1 > cap)
+        return ETWHOST_ERR_RANGE;
+    memcpy(buf, tmp, (size_t)n + 1);
+    return ETWHOST_OK;
+}
+
+static const etwhost_plugin flt_plugin = {
+    sizeof(etwhost_plugin),
+    ETWHOST_ABI_MAJOR,
+    ETWHOST_ABI_MINOR,
+    ETWHOST_KIND_FILTER,
+    0,
+    "filter",
+    "1.0.0",
+    "Pass or drop events by a rule tree over header fields and properties",
+    0,
+    ETWHOST_STAGE_EVENT,
+    flt_keys,
+    flt_create,
+    flt_destroy,
+    flt_process,
+    NULL,
+    NULL,
+    NULL,
+    flt_stats,
+};
+
+ETWHOST_PLUGIN_DEFINE(flt_plugin)
