@@ -211,6 +211,8 @@ static char *w_utf16(char *o, const uint8_t *s, size_t nbytes)
                 continue;
             }
         }
+        if (i + 1 >= nbytes)
+            break;
 #endif
         uint32_t u = (uint32_t)s[i] | (uint32_t)s[i + 1] << 8;
         i += 2;
