@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "config/config.h"
 
 int main(int argc, char **argv)
 {
+    /* jansson allocates through the host's wrapper from the first use on. */
+    cfg_global_init();
     if (argc < 2) {
         cli_usage(stderr);
         return CLI_EXIT_USAGE;

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../plugin/instance.h"
+#include "../plugin/loader.h"
+#include "../source/source.h"
 #include "config/config.h"
 #include "core/log.h"
 
@@ -82,6 +85,65 @@ void cli_check_summary(const struct cfg *c, FILE *f)
     }
 }
 
+/*
+ * Open and close every source: validates type, keys and values (paths that
+ * match nothing, bad options) without reading any event.
+ */
+static int check_sources(const struct cfg *c, struct errbuf *eb)
+{
+    for (size_t i = 0; i < c->n_sources; i++) {
+        struct source *s = NULL;
+        int rc = source_create(c, c->sources[i].obj, c->sources[i].name, (uint32_t)i, &s, eb);
+        source_destroy(s);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * Find and load (ABI check) each instance's plugin and check its settings
+ * keys.  Instances are not created: that could open files or connect.
+ */
+static int check_plugins(const struct cfg *c, struct errbuf *eb)
+{
+    for (size_t i = 0; i < c->n_instances; i++) {
+        const struct cfg_instance *ci = &c->instances[i];
+        char path[4096];
+        int rc;
+        if (ci->path) {
+            snprintf(path, sizeof path, "%s", ci->path);
+        } else {
+            const char *dirs[80];
+            size_t n = 0, nb;
+            for (size_t k = 0; k < c->n_plugin_dirs && n < 64; k++)
+                dirs[n++] = c->plugin_dirs[k];
+            const char *const *b = plugin_builtin_dirs(&nb);
+            for (size_t k = 0; k < nb; k++)
+                dirs[n++] = b[k];
+            rc = plugin_find(ci->plugin, dirs, n, path, sizeof path, eb);
+            if (rc) {
+                errbuf_prefix(eb, "%s: instance \"%s\": ", ci->origin, ci->name);
+                return rc;
+            }
+        }
+        struct plugin_lib *lib;
+        rc = plugin_lib_open(path, &lib, eb);
+        if (rc) {
+            errbuf_prefix(eb, "%s: instance \"%s\": ", ci->origin, ci->name);
+            return rc;
+        }
+        char what[256];
+        snprintf(what, sizeof what, "settings of instance \"%s\" (plugin %s)", ci->name,
+                 lib->desc.name);
+        rc = cfg_check_keys(c, ci->settings, lib->desc.settings_keys, what, eb);
+        plugin_lib_release(lib);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int cli_check(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -115,13 +177,15 @@ int cli_check(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
-    /*
-     * PLUGIN CHECK CALL SITE.  Loading each instance's plugin and checking its
-     * settings keys (cfg_check_keys against the descriptor's settings_keys)
-     * belongs here, before the summary, e.g.:
-     *     if ((rc = check_plugins(c, &eb))) { log_error("%s", eb.msg); cfg_free(c);
-     *                                          return CLI_EXIT_USAGE; }
-     */
+    rc = check_sources(c, &eb);
+    if (rc == 0)
+        rc = check_plugins(c, &eb);
+    plugin_libs_cleanup();
+    if (rc) {
+        log_error("%s", eb.msg);
+        cfg_free(c);
+        return CLI_EXIT_USAGE;
+    }
 
     cli_check_summary(c, stdout);
     printf("ok: %s is valid\n", dir);
