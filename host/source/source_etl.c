@@ -4,7 +4,7 @@
  * recorded events flow through filters and sinks like live ones.
  *
  * Settings: "path" (string or array of strings; each may be a glob
- * pattern), "order" ("time" default, or "file"), "max_buffer_mb" (cap of
+ * pattern; relative paths are relative to the config folder), "order" ("time" default, or "file"), "max_buffer_mb" (cap of
  * one decompressed buffer, default 64).
  *
  * Files are read one after the other.  A file that cannot be opened is
@@ -41,11 +41,17 @@ struct etl_src {
 
 static const char *const etl_keys[] = {"path", "order", "max_buffer_mb", NULL};
 
-static int add_pattern(struct etl_src *e, const char *pattern, struct errbuf *eb)
+/* Relative paths in a config folder are relative to that folder. */
+static int add_pattern(struct etl_src *e, const struct cfg *cfg, const char *pattern,
+                       struct errbuf *eb)
 {
     char **found;
     size_t n;
-    int rc = plat_glob(pattern, &found, &n, eb);
+    char *joined = cfg_path_join(cfg ? cfg->dir : NULL, pattern);
+    if (joined == NULL)
+        return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    int rc = plat_glob(joined, &found, &n, eb);
+    mem_free(joined);
     if (rc)
         return rc;
     char **np = mem_realloc(e->paths, (e->npaths + n) * sizeof *np);
@@ -70,7 +76,7 @@ static int etl_src_open(struct source *src, const struct cfg *cfg, const json_t 
     const json_t *p = json_object_get(obj, "path");
     int rc = 0;
     if (json_is_string(p)) {
-        rc = add_pattern(e, json_string_value(p), eb);
+        rc = add_pattern(e, cfg, json_string_value(p), eb);
         if (rc)
             errbuf_prefix(eb, "%s: ", cfg_where(cfg, p));
     } else if (json_is_array(p) && json_array_size(p) > 0) {
@@ -80,7 +86,7 @@ static int etl_src_open(struct source *src, const struct cfg *cfg, const json_t 
             if (!json_is_string(v))
                 return cfg_err(cfg, obj, "path", eb, ERR_CONFIG,
                                "\"path\" must be a string or an array of strings");
-            rc = add_pattern(e, json_string_value(v), eb);
+            rc = add_pattern(e, cfg, json_string_value(v), eb);
             if (rc) {
                 errbuf_prefix(eb, "%s: ", cfg_where(cfg, v));
                 break;

@@ -779,6 +779,15 @@ TEST(config_check_cli_end_to_end)
     dropin("10-lvl.json", "{\"plugin\": \"level\", \"settings\": {\"max\": 3, \"secret\": "
                           "\"${ETWH_CHECK_SECRET}\"}}");
     dropin("20-out.json", "{\"name\": \"out\", \"plugin\": \"stdout\"}");
+    /* check also opens the sources and loads each plugin: give it real ones. */
+    t_write_file(t_path("%s/x.etl", cdir), "");
+    t_mkdir(t_path("%s/plugins", cdir));
+    size_t len;
+    char *lib = t_read_file(t_path("%s/tests/plugins/compat.so", t_build()), &len);
+    ASSERT(lib != NULL);
+    t_write_bytes(t_path("%s/plugins/level.so", cdir), lib, len);
+    t_write_bytes(t_path("%s/plugins/stdout.so", cdir), lib, len);
+    mem_free(lib);
     const char *args[] = {"check", "-c", cdir, NULL};
     const char *env[] = {"ETWH_CHECK_SECRET=hunter2", NULL};
     struct t_run r = t_etwhost(args, NULL, env);
