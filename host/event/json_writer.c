@@ -704,6 +704,7 @@ static int is_inside(const struct event *ev, uint32_t j, uint32_t c)
 
 static char *w_props(char *o, const struct event *ev, struct dup_table *dt)
 {
+    PUTLIT(o, ",\"props\":");
     struct level lv[EVENT_MAX_DEPTH + 2];
     uint32_t d = 0;
     uint32_t top_count = 0;
@@ -843,8 +844,11 @@ static char *w_event(char *o, const struct event *ev, struct dup_table *dt)
         PUTLIT(o, ",\"opcode_name\":");
         o = w_qutf8(o, h->opcode_name, strlen(h->opcode_name));
     }
-    PUTLIT(o, ",\"props\":");
-    o = w_props(o, ev, dt);
+    /* At record stage properties do not exist yet, whatever the arrays hold. */
+    if (h->decode_status == ETWHOST_DECODE_PENDING)
+        PUTLIT(o, ",\"props\":{}");
+    else
+        o = w_props(o, ev, dt);
     if (ev->nfields > 0)
         o = w_fields(o, ev);
     if (h->decode_status != ETWHOST_DECODE_FULL) {

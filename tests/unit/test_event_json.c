@@ -419,6 +419,8 @@ TEST(event_json_string_conversions)
     /* Names are escaped and repaired too. */
     ev = ONE(f);
     add_u(ev, "we\"ird\xFF", ETWHOST_PT_U8, 1);
+    ASSERT_CONTAINS(render(ev), "\"props\":{},");
+    event_finish_decode(ev);
     ASSERT_CONTAINS(render(ev), "\"props\":{\"we\\\"ird\xEF\xBF\xBD\":1}");
     fx_free(&f);
 }
@@ -571,6 +573,7 @@ TEST(event_json_floats_round_trip_through_jansson)
         add_f(ev, "d", ETWHOST_PT_F64, d);
         add_f(ev, "f", ETWHOST_PT_F32, (double)fl);
         add_f(ev, "i", ETWHOST_PT_F64, (double)(int64_t)(rnd() % 2000000000000000ull) - 1e15);
+        event_finish_decode(ev);
         const char *line = render(ev);
         json_t *j = parse(line, strlen(line));
         json_t *props = json_object_get(j, "props");
@@ -585,6 +588,7 @@ TEST(event_json_floats_round_trip_through_jansson)
     for (size_t k = 0; k < sizeof edge / sizeof edge[0]; k++) {
         struct event *ev = ONE(f);
         add_f(ev, "d", ETWHOST_PT_F64, edge[k]);
+        event_finish_decode(ev);
         const char *line = render(ev);
         json_t *j = parse(line, strlen(line));
         ASSERT_MSG(json_real_value(json_object_get(json_object_get(j, "props"), "d")) == edge[k],
