@@ -256,7 +256,9 @@ static etwhost_status ETWHOST_CALL f_get_str(const etwhost_event *ev, const char
         return ETWHOST_OK;
     }
     int n;
-    if (p->type == ETWHOST_PT_U64)
+    if (is_int_type(p->type) && p->format == ETWHOST_FMT_HEX)
+        n = snprintf(e->scratch, sizeof e->scratch, "0x%llx", (unsigned long long)p->num.u);
+    else if (p->type == ETWHOST_PT_U64)
         n = snprintf(e->scratch, sizeof e->scratch, "%llu", (unsigned long long)p->num.u);
     else if (is_int_type(p->type))
         n = snprintf(e->scratch, sizeof e->scratch, "%lld", (long long)p->num.i);
@@ -472,11 +474,11 @@ void fev_init(struct fake_event *e, const char *provider, uint16_t id, uint8_t l
     e->hdr.opcode_name = "";
     e->hdr.event_id = id;
     e->hdr.level = level;
-    e->hdr.timestamp = 133245751580175449LL; /* 2023-03-29T15:12:38.0175449Z */
+    e->hdr.timestamp = 133245763580175449LL; /* 2023-03-29T15:12:38.0175449Z */
     e->hdr.decode_status = ETWHOST_DECODE_FULL;
 }
 
-static etwhost_prop *add_prop(struct fake_event *e, const char *name, uint16_t type)
+etwhost_prop *fev_add(struct fake_event *e, const char *name, uint16_t type)
 {
     ASSERT(e->nprops < FEV_MAX_PROPS);
     etwhost_prop *p = &e->props[e->nprops];
@@ -495,20 +497,20 @@ static etwhost_prop *add_prop(struct fake_event *e, const char *name, uint16_t t
 
 void fev_str(struct fake_event *e, const char *name, const char *value)
 {
-    etwhost_prop *p = add_prop(e, name, ETWHOST_PT_STRING);
+    etwhost_prop *p = fev_add(e, name, ETWHOST_PT_STRING);
     p->data = (const uint8_t *)value;
     p->size = (uint32_t)strlen(value);
 }
 
 void fev_int(struct fake_event *e, const char *name, uint16_t type, int64_t value)
 {
-    etwhost_prop *p = add_prop(e, name, type);
+    etwhost_prop *p = fev_add(e, name, type);
     p->num.i = value;
 }
 
 void fev_f64(struct fake_event *e, const char *name, double value)
 {
-    etwhost_prop *p = add_prop(e, name, ETWHOST_PT_F64);
+    etwhost_prop *p = fev_add(e, name, ETWHOST_PT_F64);
     p->num.f = value;
 }
 

@@ -71,6 +71,8 @@ void fev_str(struct fake_event *e, const char *name, const char *value);
 void fev_int(struct fake_event *e, const char *name, uint16_t type, int64_t value);
 void fev_f64(struct fake_event *e, const char *name, double value);
 void fev_json(struct fake_event *e, const char *json);
+/* Append a raw property (top level, next-linked to the previous one) to fill by hand. */
+etwhost_prop *fev_add(struct fake_event *e, const char *name, uint16_t type);
 
 #define FEV(e) ((const etwhost_event *)(void *)(e))
 
