@@ -350,7 +350,7 @@ static void prune(struct fsink *s)
                 continue;
             char *p = join3(s->dir, "/", sc.rots[k].name);
             if (p != NULL && fos_unlink(p) != 0 && fos_exists(p))
-                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: cannot remove old file %s",
+                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "cannot remove old file %s",
                              p);
             free(p);
         }
@@ -363,7 +363,7 @@ static void prune(struct fsink *s)
 static void log_io(struct fsink *s, int level, const char *what, const char *path, int e)
 {
     char eb[128];
-    etwhost_logf(s->api, s->h, level, "file: cannot %s %s: %s", what, path,
+    etwhost_logf(s->api, s->h, level, "cannot %s %s: %s", what, path,
                  errtext(e, eb, sizeof eb));
 }
 
@@ -378,7 +378,7 @@ static int compress_one(struct fsink *s, const char *src)
     int rc = -1, e = 0;
     const char *what = "compress";
     if (dst == NULL || tmp == NULL || cctx == NULL || ib == NULL || ob == NULL) {
-        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: out of memory compressing %s", src);
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "out of memory compressing %s", src);
         goto done;
     }
     if ((e = fos_open_read(src, &in)) != 0) {
@@ -408,7 +408,7 @@ static int compress_one(struct fsink *s, const char *src)
             ZSTD_outBuffer zout = {ob, osz, 0};
             size_t r = ZSTD_compressStream2(cctx, &zout, &zin, mode);
             if (ZSTD_isError(r)) {
-                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: zstd failed on %s: %s", src,
+                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "zstd failed on %s: %s", src,
                              ZSTD_getErrorName(r));
                 goto done;
             }
@@ -487,7 +487,7 @@ static void enqueue(struct fsink *s, char *path)
         if (nq == NULL) {
             fos_unlock(s->w);
             etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
-                         "file: out of memory; %s stays uncompressed", path);
+                         "out of memory; %s stays uncompressed", path);
             free(path);
             return;
         }
@@ -518,7 +518,7 @@ static void note_ok(struct fsink *s)
     if (s->failing) {
         uint64_t secs = (fos_monotonic_ns() - s->fail_since) / 1000000000u;
         etwhost_logf(s->api, s->h, ETWHOST_LOG_INFO,
-                     "file: writing to %s again after %llu s of errors", s->path,
+                     "writing to %s again after %llu s of errors", s->path,
                      (unsigned long long)secs);
         s->failing = 0;
     }
@@ -533,7 +533,7 @@ static etwhost_status io_failed(struct fsink *s, const char *what, int e)
     if (s->c_err >= 0)
         s->api->counter_add(s->h, s->c_err, 1);
     if (!s->failing || e != s->last_err)
-        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "file: cannot %s %s: %s; will retry", what,
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "cannot %s %s: %s; will retry", what,
                      s->path, errtext(e, eb, sizeof eb));
     if (!s->failing) {
         s->failing = 1;
@@ -546,7 +546,7 @@ static etwhost_status io_failed(struct fsink *s, const char *what, int e)
     }
     if (s->fail_after_ns > 0 && now - s->fail_since >= s->fail_after_ns) {
         etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR,
-                     "file: giving up on %s after %llu s of write errors (last: %s)", s->path,
+                     "giving up on %s after %llu s of write errors (last: %s)", s->path,
                      (unsigned long long)(s->fail_after_ns / 1000000000u),
                      errtext(e, eb, sizeof eb));
         s->fatal = 1;
@@ -578,7 +578,7 @@ static int open_live(struct fsink *s, int *err)
             s->size++;
             s->newline_fixes++;
             etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
-                         "file: %s did not end with a newline (an earlier run stopped "
+                         "%s did not end with a newline (an earlier run stopped "
                          "mid-line); appended one so new lines stay intact",
                          s->path);
         }
@@ -620,7 +620,7 @@ static void rotate(struct fsink *s)
     if (e != 0) {
         log_io(s, ETWHOST_LOG_WARN, "rotate (rename)", s->path, e);
         etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
-                     "file: continuing in %s; next rotation attempt in 10 s", s->path);
+                     "continuing in %s; next rotation attempt in 10 s", s->path);
         s->rotate_blocked_until = now + ROTATE_BACKOFF_NS;
         free(dst);
         return;
@@ -763,7 +763,7 @@ static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *c
                 /* Cannot render this one: count it and go on rather than stall. */
                 s->encode_errors++;
                 etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
-                             "file: skipped an event that could not be rendered (%s)",
+                             "skipped an event that could not be rendered (%s)",
                              etwhost_status_name(rc));
                 i = ++j;
                 (*accepted)++;
@@ -786,7 +786,7 @@ static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *c
                 if (nl > 0)
                     break;
                 etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
-                             "file: out of memory for a %llu-byte line; will retry",
+                             "out of memory for a %llu-byte line; will retry",
                              (unsigned long long)line);
                 count_lines(s, 0, bytes_before);
                 return ETWHOST_RETRY;

@@ -103,6 +103,7 @@ struct ksink {
     atomic_int waiters;
     atomic_int brokers_down;
     atomic_int fatal_pending;
+    atomic_int flush_req; /* flush/close waiting: the service thread ignores linger.ms */
     int closed;
 
     /* Spool and drain state (under mu). */
@@ -112,7 +113,7 @@ struct ksink {
     int drain_failed;
     uint64_t drain_resume_ms;
     uint32_t drain_backoff_ms;
-    struct kspool_stats sp_last; /* for counter deltas */
+    struct kspool_stats sp_last; /* for counter deltas; the final state after close */
     uint64_t last_sync_ms;
 
     /* Counters: host ids and own totals (for stats and the close summary). */
@@ -745,7 +746,11 @@ static void service_main(void *arg)
             kos_mutex_unlock(k->mu);
             continue;
         }
-        if (k->rk)
+        if (k->rk == NULL)
+            continue;
+        if (atomic_load(&k->flush_req) && cnt_get(k, C_QUEUE_DEPTH) > 0)
+            rd_kafka_flush(k->rk, 20); /* sends lingering batches now, serves reports */
+        else
             rd_kafka_poll(k->rk, more ? 0 : 20);
     }
 }
@@ -859,10 +864,24 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
     return st;
 }
 
+/*
+ * Flush: with brokers up, wait up to flush_timeout_ms for the producer queue
+ * to empty.  With all brokers down nothing would arrive, so the messages
+ * still queued (none are in flight) go to the spool at once instead.
+ */
 static etwhost_status ETWHOST_CALL k_flush(void *inst)
 {
     struct ksink *k = inst;
-    int ok = wait_until(k, pred_queue_empty, kos_now_ms() + k->flush_timeout_ms);
+    int ok;
+    if (atomic_load(&k->brokers_down)) {
+        kos_mutex_lock(k->mu);
+        if (!k->rebuilding && k->rk)
+            rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
+        kos_mutex_unlock(k->mu);
+    }
+    atomic_store(&k->flush_req, 1);
+    ok = wait_until(k, pred_queue_empty, kos_now_ms() + k->flush_timeout_ms);
+    atomic_store(&k->flush_req, 0);
     kos_mutex_lock(k->mu);
     int rc = kspool_sync(k->spool);
     kos_mutex_unlock(k->mu);
@@ -891,6 +910,7 @@ static etwhost_status ETWHOST_CALL k_close(void *inst, char *err, size_t err_len
     if (k->closed)
         return ETWHOST_OK;
     k->closed = 1;
+    atomic_store(&k->flush_req, 1);
     wait_until(k, pred_all_delivered, kos_now_ms() + k->flush_timeout_ms);
     stop_service(k);
     if (k->rk) {
@@ -907,6 +927,7 @@ static etwhost_status ETWHOST_CALL k_close(void *inst, char *err, size_t err_len
     spool_counters(k);
     struct kspool_stats sp;
     kspool_get_stats(k->spool, &sp);
+    k->sp_last = sp;
     int64_t lost = cnt_get(k, C_QUEUE_DEPTH);
     char cerr[512] = "";
     int rc = kspool_close(k->spool, cerr, sizeof cerr);
@@ -965,6 +986,8 @@ static etwhost_status ETWHOST_CALL k_stats(void *inst, char *buf, size_t cap, si
     kos_mutex_lock(k->mu);
     if (k->spool)
         kspool_get_stats(k->spool, &sp);
+    else
+        sp = k->sp_last;
     json_str(dir, sizeof dir, k->spool_dir);
     int hl = snprintf(head, sizeof head,
                       "{\"produced\":%" PRId64 ",\"delivered\":%" PRId64 ",\"failed\":%" PRId64

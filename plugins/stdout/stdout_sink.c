@@ -325,7 +325,7 @@ static etwhost_status fail(struct osink *s, int e)
     else
 #endif
         snprintf(why, sizeof why, "%s", strerror(e));
-    etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "stdout: cannot write: %s; sink stopped", why);
+    etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "cannot write: %s; sink stopped", why);
     s->fatal = 1;
     return ETWHOST_ERR_FATAL;
 }
@@ -363,7 +363,7 @@ static etwhost_status ETWHOST_CALL stdout_write(void *inst, const etwhost_event 
                 s->skipped++;
                 s->skip_uncounted++;
                 etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
-                             "stdout: skipped an event that could not be rendered (%s)",
+                             "skipped an event that could not be rendered (%s)",
                              etwhost_status_name(rc));
                 pending++;
                 continue;
@@ -414,8 +414,9 @@ static etwhost_status ETWHOST_CALL stdout_flush(void *inst)
 static etwhost_status ETWHOST_CALL stdout_close(void *inst, char *err, size_t err_len)
 {
     struct osink *s = inst;
+    /* A fatal failure was reported when it happened; nothing is pending since. */
     if (s->fatal)
-        return etwhost_errf(err, err_len, ETWHOST_ERR_IO, "stdout was closed by its reader");
+        return ETWHOST_OK;
     int e = emit(s, 1);
     if (e != 0)
         return etwhost_errf(err, err_len, ETWHOST_ERR_IO, "cannot write to stdout: %s",
