@@ -260,22 +260,43 @@ static void deliver(struct run *r, struct plugin_instance *s, const struct event
     }
 }
 
+/*
+ * Per-batch filter counters: plain integers on the pipeline thread, added to
+ * the instances' atomic counters once per batch (an atomic add per event and
+ * filter would cost more than a simple filter itself).
+ */
+struct fcount {
+    uint64_t in, dropped, errors;
+};
+
 /* Run the filters of one stage; 1 = keep, 0 = dropped. */
-static int run_filters(struct plugin_instance **fs, size_t n, const struct event *ev)
+static int run_filters(struct plugin_instance **fs, size_t n, struct fcount *fc,
+                       const struct event *ev)
 {
     for (size_t i = 0; i < n; i++) {
-        struct plugin_instance *f = fs[i];
-        atomic_fetch_add_explicit(&f->in, 1, memory_order_relaxed);
-        etwhost_status st = plugin_instance_process(f, ev);
+        fc[i].in++;
+        etwhost_status st = plugin_instance_process(fs[i], ev);
         if (st == ETWHOST_DROP) {
-            atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+            fc[i].dropped++;
             return 0;
         }
         if (st < 0)
-            atomic_fetch_add_explicit(&f->errors, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&f->out, 1, memory_order_relaxed);
+            fc[i].errors++;
     }
     return 1;
+}
+
+static void add_fcounts(struct plugin_instance **fs, size_t n, const struct fcount *fc)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fc[i].in == 0)
+            continue;
+        atomic_fetch_add_explicit(&fs[i]->in, fc[i].in, memory_order_relaxed);
+        atomic_fetch_add_explicit(&fs[i]->out, fc[i].in - fc[i].dropped, memory_order_relaxed);
+        atomic_fetch_add_explicit(&fs[i]->dropped, fc[i].dropped, memory_order_relaxed);
+        if (fc[i].errors)
+            atomic_fetch_add_explicit(&fs[i]->errors, fc[i].errors, memory_order_relaxed);
+    }
 }
 
 static int ensure_events(struct run *r, uint32_t n)
@@ -324,14 +345,27 @@ static void process_batch(struct run *r, struct record_batch *b)
     arena_reset(&r->ev_arena);
     uint32_t nout = 0;
     uint64_t nev = 0, full = 0, part = 0, none = 0, filt = 0;
+    struct fcount frec[64], fev[64];
+    struct fcount *fr = c->n_rec <= 64 ? frec : mem_calloc(c->n_rec, sizeof *fr);
+    struct fcount *fe = c->n_ev <= 64 ? fev : mem_calloc(c->n_ev, sizeof *fe);
+    if (fr == NULL || fe == NULL) {
+        if (fr != frec)
+            mem_free(fr);
+        log_error("out of memory processing a batch of %u records (counted as lost)", b->n);
+        atomic_fetch_add(&r->lost, b->n);
+        return;
+    }
+    memset(fr, 0, (c->n_rec < 64 ? 64 : c->n_rec) * sizeof *fr);
+    memset(fe, 0, (c->n_ev < 64 ? 64 : c->n_ev) * sizeof *fe);
     for (uint32_t i = 0; i < b->n; i++) {
         const struct record *rec = &b->recs[i];
         struct event *ev = &r->evs[i];
         event_reset(ev);
         if (schema_is_tdh_metadata_record(rec))
             ingest_metadata(r, rec);
-        event_set_record(ev, rec, schema_cache_record_provider_name(r->cache, rec));
-        if (!run_filters(c->rec_filters, c->n_rec, ev)) {
+        event_set_record(ev, rec, rec->provider_name ? rec->provider_name
+                                  : schema_cache_record_provider_name(r->cache, rec));
+        if (!run_filters(c->rec_filters, c->n_rec, fr, ev)) {
             filt++;
             continue;
         }
@@ -342,12 +376,18 @@ static void process_batch(struct run *r, struct record_batch *b)
         case ETWHOST_DECODE_PARTIAL: part++; break;
         default: none++; break;
         }
-        if (!run_filters(c->ev_filters, c->n_ev, ev)) {
+        if (!run_filters(c->ev_filters, c->n_ev, fe, ev)) {
             filt++;
             continue;
         }
         r->out[nout++] = ev;
     }
+    add_fcounts(c->rec_filters, c->n_rec, fr);
+    add_fcounts(c->ev_filters, c->n_ev, fe);
+    if (fr != frec)
+        mem_free(fr);
+    if (fe != fev)
+        mem_free(fe);
     atomic_fetch_add(&r->records, b->n);
     atomic_fetch_add(&r->events, nev);
     atomic_fetch_add(&r->decoded, full);

@@ -11,7 +11,10 @@
  * as fast as possible), seed, start_time ("now" or RFC 3339 UTC, default
  * 2026-01-01T00:00:00Z), step_us (time between events, default 100),
  * kinds (array of "process", "file", "tcp", "dns", "module", "blob"),
- * blob_bytes (size of the "blob" event's data, default 4096).
+ * blob_bytes (size of the "blob" event's data, default 4096), pool (0 =
+ * every event generated afresh; N = N events generated at start and
+ * replayed in a cycle with advancing timestamps, which makes the source
+ * nearly free for benchmarks of the rest of the pipeline).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +42,16 @@ struct syn_type {
     struct buf ext; /* in-file extended items */
 };
 
+/* One pre-generated event of the pool. */
+struct syn_pooled {
+    uint8_t kind;
+    uint8_t level;
+    uint32_t pid, tid;
+    etwhost_guid activity;
+    uint8_t *payload;
+    uint32_t len;
+};
+
 struct syn {
     uint64_t count, emitted;
     double rate;
@@ -52,10 +65,14 @@ struct syn {
     uint64_t start_ns;
     struct trace_info info;
     struct buf payload;
+    struct syn_pooled *pool;
+    uint32_t npool;
 };
 
+static int generate(struct syn *s, int64_t ts, struct syn_pooled *ev);
+
 static const char *const syn_keys[] = {"count", "rate", "seed", "start_time", "step_us", "kinds",
-                                       "blob_bytes", NULL};
+                                       "blob_bytes", "pool", NULL};
 
 /* splitmix64: small, fast, good enough for test data. */
 static uint64_t rnd(struct syn *s)
@@ -398,6 +415,25 @@ static int syn_open(struct source *src, const struct cfg *cfg, const json_t *obj
     for (int k = 0; k < SYN_NKINDS; k++)
         if (type_init(&s->types[k], (enum syn_kind)k))
             return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    uint32_t npool;
+    rc = cfg_get_u32(cfg, obj, "pool", 0, 0, 1u << 20, &npool, eb);
+    if (rc)
+        return rc;
+    if (npool) {
+        s->pool = mem_calloc(npool, sizeof *s->pool);
+        if (s->pool == NULL)
+            return errbuf_set(eb, ERR_NOMEM, "out of memory");
+        for (uint32_t i = 0; i < npool; i++, s->npool++) {
+            struct syn_pooled *p = &s->pool[i];
+            if (generate(s, s->t0 + (int64_t)i * s->step, p))
+                return errbuf_set(eb, ERR_NOMEM, "out of memory");
+            uint8_t *copy = mem_alloc(p->len ? p->len : 1);
+            if (copy == NULL)
+                return errbuf_set(eb, ERR_NOMEM, "out of memory");
+            memcpy(copy, p->payload, p->len);
+            p->payload = copy;
+        }
+    }
     s->info.path = src->name;
     s->info.logger_name = "synthetic";
     s->info.pointer_size = 8;
@@ -405,6 +441,33 @@ static int syn_open(struct source *src, const struct cfg *cfg, const json_t *obj
     s->info.num_cpus = 4;
     s->info.start_time = s->t0;
     s->start_ns = plat_monotonic_ns();
+    return 0;
+}
+
+/*
+ * Draw one event: kind, ids, level, activity id and payload (in s->payload,
+ * which ev->payload points to until the next call).
+ */
+static int generate(struct syn *s, int64_t ts, struct syn_pooled *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    enum syn_kind k = (enum syn_kind)s->kinds[rnd_below(s, (uint32_t)s->nkinds)];
+    ev->kind = (uint8_t)k;
+    ev->pid = 1000 + rnd_below(s, 64) * 4;
+    if (make_payload(s, k, ev->pid, ts))
+        return ERR_NOMEM;
+    ev->tid = ev->pid + 4 + rnd_below(s, 16) * 4;
+    ev->level = (k == SYN_FILE && rnd_below(s, 10) == 0) ? 3 : s->types[k].level;
+    if (rnd_below(s, 4) == 0) {
+        uint8_t g[16];
+        uint64_t a = rnd(s);
+        uint64_t c = rnd(s);
+        memcpy(g, &a, 8);
+        memcpy(g + 8, &c, 8);
+        guid_read(&ev->activity, g);
+    }
+    ev->payload = (uint8_t *)s->payload.p;
+    ev->len = (uint32_t)s->payload.len;
     return 0;
 }
 
@@ -429,38 +492,33 @@ static int syn_read(struct source *src, struct record_batch *b, struct errbuf *e
                 continue;
             }
         }
-        enum syn_kind k = (enum syn_kind)s->kinds[rnd_below(s, (uint32_t)s->nkinds)];
-        struct syn_type *t = &s->types[k];
-        uint32_t pid = 1000 + rnd_below(s, 64) * 4;
+        struct syn_pooled ev;
         int64_t ts = s->now_times ? plat_now_filetime() : s->t0 + (int64_t)s->emitted * s->step;
-        if (make_payload(s, k, pid, ts))
+        if (s->npool) {
+            ev = s->pool[s->emitted % s->npool];
+        } else if (generate(s, ts, &ev)) {
             return errbuf_set(eb, ERR_NOMEM, "synthetic: out of memory");
+        }
+        struct syn_type *t = &s->types[ev.kind];
         struct record *r = batch_push_slot(b);
-        uint8_t *mem = arena_alloc(&b->arena, t->ext.len + s->payload.len);
+        uint8_t *mem = arena_alloc(&b->arena, t->ext.len + ev.len);
         if (mem == NULL)
             return errbuf_set(eb, ERR_NOMEM, "synthetic: out of memory");
         memcpy(mem, t->ext.p, t->ext.len);
-        memcpy(mem + t->ext.len, s->payload.p, s->payload.len);
+        memcpy(mem + t->ext.len, ev.payload, ev.len);
         r->kind = ETWHOST_HK_EVENT;
         r->hdr_flags = 0x1; /* EVENT_HEADER_FLAG_EXTENDED_INFO */
         r->evf = ETWHOST_EVF_TRACELOGGING;
-        r->pid = pid;
-        r->tid = pid + 4 + rnd_below(s, 16) * 4;
+        r->pid = ev.pid;
+        r->tid = ev.tid;
         r->cpu = (uint32_t)(s->emitted % 4);
         r->timestamp = r->raw_timestamp = ts;
         guid_read(&r->provider, t->guid);
         r->id = t->id;
         r->channel = 11;
-        r->level = (k == SYN_FILE && rnd_below(s, 10) == 0) ? 3 : t->level;
+        r->level = ev.level;
         r->keywords = t->keywords | 0x0000400000000000ULL;
-        if (rnd_below(s, 4) == 0) {
-            uint8_t g[16];
-            uint64_t a = rnd(s);
-            uint64_t c = rnd(s);
-            memcpy(g, &a, 8);
-            memcpy(g + 8, &c, 8);
-            guid_read(&r->activity, g);
-        }
+        r->activity = ev.activity;
         r->ext = mem;
         r->ext_len = (uint32_t)t->ext.len;
         r->tl_traits = mem + 8;
@@ -468,7 +526,7 @@ static int syn_read(struct source *src, struct record_batch *b, struct errbuf *e
         r->tl_meta = mem + ((8 + t->traits.len + 7) & ~7u) + 8;
         r->tl_meta_len = t->meta.len;
         r->data = mem + t->ext.len;
-        r->data_len = (uint32_t)s->payload.len;
+        r->data_len = ev.len;
         r->seq = s->emitted;
         r->trace = &s->info;
         s->emitted++;
@@ -485,6 +543,9 @@ static void syn_close(struct source *src)
     for (int k = 0; k < SYN_NKINDS; k++)
         buf_free(&s->types[k].ext);
     buf_free(&s->payload);
+    for (uint32_t i = 0; i < s->npool; i++)
+        mem_free(s->pool[i].payload);
+    mem_free(s->pool);
     mem_free(s);
     src->priv = NULL;
 }
