@@ -514,8 +514,9 @@ static void finish(struct decoder *d, struct event *ev, uint16_t status)
 static void ensure_header(struct decoder *d, const struct record *rec, struct event *ev)
 {
     if (ev->rec != rec)
-        event_set_record(ev, rec, d->cache ? schema_cache_record_provider_name(d->cache, rec)
-                                           : NULL);
+        event_set_record(ev, rec, rec->provider_name ? rec->provider_name
+                                  : d->cache ? schema_cache_record_provider_name(d->cache, rec)
+                                             : NULL);
 }
 
 int decode_with_schema(struct decoder *d, const struct record *rec, const struct schema *s,
@@ -523,6 +524,7 @@ int decode_with_schema(struct decoder *d, const struct record *rec, const struct
 {
     ensure_header(d, rec, ev);
     d->st.records++;
+    ev->schema = s;
     set_names(ev, s);
     if (s->error) {
         event_set_error(ev, "%s", s->error);
@@ -625,6 +627,8 @@ static int decode_string_only(struct decoder *d, const struct record *rec, struc
 int decode_record(struct decoder *d, const struct record *rec, struct event *ev)
 {
     ensure_header(d, rec, ev);
+    if (rec->schema) /* replay: the schema the event was archived with */
+        return decode_with_schema(d, rec, rec->schema, ev);
     int string_only = (rec->evf & ETWHOST_EVF_STRING_ONLY) ||
                       (rec->kind == ETWHOST_HK_EVENT && (rec->hdr_flags & 0x4));
     if (string_only && rec->tl_meta == NULL)

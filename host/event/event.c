@@ -36,6 +36,7 @@ void event_reset(struct event *ev)
     ev->nprops = 0;
     ev->nfields = 0;
     ev->decode_error = NULL;
+    ev->schema = NULL;
     ev->json_valid = 0;
     buf_reset(&ev->json);
     ev->depth = 0;

@@ -40,6 +40,8 @@
 #define EVENT_MAX_DEPTH 32
 
 /* A field attached by a filter (api->event_add_*). */
+struct schema;
+
 struct event_field {
     const char *name; /* arena */
     const char *str;  /* arena, NULL for integers */
@@ -53,6 +55,8 @@ struct event {
     etwhost_prop *props;
     uint32_t nprops, props_cap;
     const char *decode_error; /* NULL if none; arena or static */
+    /* The schema the event was decoded with (decode_with_schema), NULL if none. */
+    const struct schema *schema;
     struct event_field *fields;
     uint32_t nfields, fields_cap;
     struct arena *arena; /* not owned */

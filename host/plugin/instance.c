@@ -11,6 +11,7 @@
 #include "../config/config.h"
 #include "../core/log.h"
 #include "../core/mem.h"
+#include "../archive/archive_api.h"
 #include "../event/event_access.h"
 
 /* ---- Library cache: one handle per path, shared by instances ---- */
@@ -246,6 +247,8 @@ const etwhost_host_api host_api_table = {
     api_counter_register,
     api_counter_add,
     api_state_dir,
+    archive_api_event_record,
+    archive_api_event_schema,
 };
 
 /* ---- Instances ---- */

@@ -18,6 +18,8 @@
 #include "etwhost/plugin.h"
 
 /* Clock types of a trace (TRACE_LOGFILE_HEADER.ReservedFlags). */
+struct schema;
+
 #define TRACE_CLOCK_QPC 1u
 #define TRACE_CLOCK_SYSTEM 2u
 #define TRACE_CLOCK_CYCLES 3u
@@ -106,6 +108,16 @@ struct record {
     uint64_t offset; /* file offset of the record, for error messages */
     uint64_t seq;    /* ordinal within its source, from 0 */
     const struct trace_info *trace;
+    /*
+     * Replay hints, NULL unless an archive source filled them from the
+     * archive's schema and provider tables so that the event decodes exactly
+     * as it did when it was archived: with 'schema' set, decode_record()
+     * decodes with it (no look-up); with 'provider_name' set, the runtime
+     * shows that name (no registry look-up).  Both belong to the source and
+     * outlive its batches (batch_push_copy copies the pointers).
+     */
+    const struct schema *schema;
+    const char *provider_name;
 };
 
 /* Iterate extended items: *pos starts at 0.  Returns 1 and fills type/data/len, 0 at end. */

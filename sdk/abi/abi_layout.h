@@ -79,7 +79,9 @@ ETWHOST_PIN_API(counter_register, 22);
 ETWHOST_PIN_API(counter_add, 23);
 /* 1.1 */
 ETWHOST_PIN_API(state_dir, 24);
-ETWHOST_PIN_SIZE(etwhost_host_api, 8 + 25 * ETWHOST_ABI_P);
+ETWHOST_PIN_API(event_record, 25);
+ETWHOST_PIN_API(event_schema, 26);
+ETWHOST_PIN_SIZE(etwhost_host_api, 8 + 27 * ETWHOST_ABI_P);
 _Static_assert(ETWHOST_HOST_API_SIZE_1_0 == 8 + 24 * ETWHOST_ABI_P, "1.0 host API size");
 
 /* Event header. */

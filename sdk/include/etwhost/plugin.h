@@ -48,7 +48,8 @@
  *
  * History of this ABI (append-only):
  *  1.0  initial layout.
- *  1.1  descriptor: stats().  Host API: state_dir().
+ *  1.1  descriptor: stats().  Host API: state_dir(), event_record(),
+ *       event_schema().
  */
 #ifndef ETWHOST_PLUGIN_H
 #define ETWHOST_PLUGIN_H
@@ -368,6 +369,30 @@ typedef struct etwhost_host_api {
      */
     etwhost_status(ETWHOST_CALL *state_dir)(etwhost_host *h, char *buf, size_t cap,
                                             size_t *needed);
+
+    /*
+     * The event's record in the portable record encoding (docs/archive-format.md,
+     * "Record encoding"): every header field of the recorded event, its
+     * extended data items in their in-file layout, the payload and the
+     * provider name, enough to rebuild the record exactly.  Little-endian;
+     * starts with a fixed 128-byte part whose first byte is the encoding
+     * version (1).  Borrowed like every event pointer.  Works at both
+     * stages.  ERR_NOMEM, ERR_STATE (an event without a record).
+     */
+    etwhost_status(ETWHOST_CALL *event_record)(const etwhost_event *ev, const uint8_t **out,
+                                               size_t *len);
+
+    /*
+     * The schema the event was decoded with, in the portable schema
+     * encoding (docs/archive-format.md, "Schema encoding"), and its 64-bit
+     * content id: equal ids mean equal bytes, so a sink stores each schema
+     * once and treats the bytes as opaque.  Borrowed.  ERR_NOTFOUND when
+     * the event was decoded without a stored schema (TraceLogging events:
+     * their metadata is in the record's extended items; string-only and
+     * undecoded events), ERR_STATE at record stage, ERR_NOMEM.
+     */
+    etwhost_status(ETWHOST_CALL *event_schema)(const etwhost_event *ev, const uint8_t **out,
+                                               size_t *len, uint64_t *id);
 } etwhost_host_api;
 
 /* True if the host API table 'api' has member 'm' (and it is set). */

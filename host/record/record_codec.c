@@ -1,0 +1,200 @@
+/*
+ * record_codec: the portable record encoding (see record_codec.h).
+ */
+#include "record_codec.h"
+
+#include <string.h>
+
+#include "../core/err.h"
+
+static inline void w16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void w32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void w64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t r16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t r32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t r64(const uint8_t *p) { return (uint64_t)r32(p) | (uint64_t)r32(p + 4) << 32; }
+
+static void wguid(uint8_t *p, const etwhost_guid *g)
+{
+    w32(p, g->data1);
+    w16(p + 4, g->data2);
+    w16(p + 6, g->data3);
+    memcpy(p + 8, g->data4, 8);
+}
+
+/* Is [q, q+n) inside [base, base+len)? */
+static int inside(const uint8_t *q, uint32_t n, const uint8_t *base, uint32_t len)
+{
+    return q && base && q >= base && n <= len && (size_t)(q - base) <= (size_t)(len - n);
+}
+
+static size_t name_len_of(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n > 0xFFFF ? 0xFFFF : n;
+}
+
+size_t record_encoded_size(const struct record *rec, const char *provider_name)
+{
+    size_t n = RECORD_ENC_FIXED + (size_t)rec->ext_len + rec->data_len + name_len_of(provider_name);
+    if (rec->tl_meta && !inside(rec->tl_meta, rec->tl_meta_len, rec->ext, rec->ext_len))
+        n += rec->tl_meta_len;
+    if (rec->tl_traits && !inside(rec->tl_traits, rec->tl_traits_len, rec->ext, rec->ext_len))
+        n += rec->tl_traits_len;
+    return n;
+}
+
+int record_encode(const struct record *rec, const char *provider_name, struct buf *out)
+{
+    size_t need = record_encoded_size(rec, provider_name);
+    if (need > 0xFFFFFFF0u)
+        return ERR_RANGE;
+    int rc = buf_reserve(out, need);
+    if (rc)
+        return rc;
+    record_encode_into(rec, provider_name, (uint8_t *)out->p + out->len);
+    out->len += need;
+    return 0;
+}
+
+size_t record_encode_into(const struct record *rec, const char *provider_name, uint8_t *p)
+{
+    size_t need = record_encoded_size(rec, provider_name);
+    memset(p, 0, RECORD_ENC_FIXED);
+    p[RENC_VERSION] = RECORD_ENC_VERSION;
+    p[RENC_KIND] = (uint8_t)rec->kind;
+    w16(p + RENC_HDR_FLAGS, rec->hdr_flags);
+    w32(p + RENC_EVF, rec->evf);
+    w16(p + RENC_HOOK_ID, rec->hook_id);
+    w16(p + RENC_RAW_VERSION, rec->raw_version);
+    w16(p + RENC_EVENT_PROPERTY, rec->event_property);
+    w16(p + RENC_MESSAGE_NUMBER, rec->message_number);
+    w32(p + RENC_PID, rec->pid);
+    w32(p + RENC_TID, rec->tid);
+    w32(p + RENC_CPU, rec->cpu);
+    w32(p + RENC_WPP_SEQUENCE, rec->wpp_sequence);
+    w64(p + RENC_TIMESTAMP, (uint64_t)rec->timestamp);
+    w64(p + RENC_RAW_TIMESTAMP, (uint64_t)rec->raw_timestamp);
+    wguid(p + RENC_PROVIDER, &rec->provider);
+    w16(p + RENC_ID, rec->id);
+    p[RENC_EVT_VERSION] = rec->version;
+    p[RENC_CHANNEL] = rec->channel;
+    p[RENC_LEVEL] = rec->level;
+    p[RENC_OPCODE] = rec->opcode;
+    w16(p + RENC_TASK, rec->task);
+    w64(p + RENC_KEYWORDS, rec->keywords);
+    wguid(p + RENC_ACTIVITY, &rec->activity);
+    wguid(p + RENC_RELATED, &rec->related);
+    uint32_t ext_len = rec->ext ? rec->ext_len : 0, data_len = rec->data ? rec->data_len : 0;
+    w32(p + RENC_EXT_LEN, ext_len);
+    w32(p + RENC_DATA_LEN, data_len);
+    size_t nl = name_len_of(provider_name);
+    w16(p + RENC_NAME_LEN, (uint16_t)nl);
+    uint8_t *v = p + RECORD_ENC_FIXED;
+    if (ext_len)
+        memcpy(v, rec->ext, ext_len);
+    if (data_len)
+        memcpy(v + ext_len, rec->data, data_len);
+    uint32_t var = ext_len + data_len, extra = 0;
+    /* Shortcuts: an offset into the variable part, copied after it when not inside ext. */
+    const uint8_t *sc[2] = {rec->tl_meta, rec->tl_traits};
+    uint32_t scl[2] = {rec->tl_meta_len, rec->tl_traits_len};
+    int off_at[2] = {RENC_TL_META_OFF, RENC_TL_TRAITS_OFF};
+    for (int i = 0; i < 2; i++) {
+        uint32_t off = RENC_NONE, l = 0;
+        if (sc[i]) {
+            l = scl[i];
+            if (ext_len && inside(sc[i], l, rec->ext, ext_len)) {
+                off = (uint32_t)(sc[i] - rec->ext);
+            } else {
+                off = var + extra;
+                if (l)
+                    memcpy(v + off, sc[i], l);
+                extra += l;
+            }
+        }
+        w32(p + off_at[i], off);
+        w32(p + off_at[i] + 4, l);
+    }
+    w32(p + RENC_EXTRA_LEN, extra);
+    if (nl)
+        memcpy(v + var + extra, provider_name, nl);
+    return need;
+}
+
+static void rguid(etwhost_guid *g, const uint8_t *p)
+{
+    guid_read(g, p);
+}
+
+int record_decode(const uint8_t *p, size_t len, struct record *rec, const char **name,
+                  size_t *name_len, size_t *used)
+{
+    memset(rec, 0, sizeof *rec);
+    if (len < RECORD_ENC_FIXED || p[RENC_VERSION] != RECORD_ENC_VERSION)
+        return ERR_FORMAT;
+    uint64_t ext_len = r32(p + RENC_EXT_LEN), data_len = r32(p + RENC_DATA_LEN);
+    uint64_t extra = r32(p + RENC_EXTRA_LEN), nl = r16(p + RENC_NAME_LEN);
+    uint64_t var = ext_len + data_len + extra;
+    if (var + nl > len - RECORD_ENC_FIXED)
+        return ERR_FORMAT;
+    const uint8_t *v = p + RECORD_ENC_FIXED;
+    rec->kind = p[RENC_KIND];
+    rec->hdr_flags = r16(p + RENC_HDR_FLAGS);
+    rec->evf = r32(p + RENC_EVF);
+    rec->hook_id = r16(p + RENC_HOOK_ID);
+    rec->raw_version = r16(p + RENC_RAW_VERSION);
+    rec->event_property = r16(p + RENC_EVENT_PROPERTY);
+    rec->message_number = r16(p + RENC_MESSAGE_NUMBER);
+    rec->pid = r32(p + RENC_PID);
+    rec->tid = r32(p + RENC_TID);
+    rec->cpu = r32(p + RENC_CPU);
+    rec->wpp_sequence = r32(p + RENC_WPP_SEQUENCE);
+    rec->timestamp = (int64_t)r64(p + RENC_TIMESTAMP);
+    rec->raw_timestamp = (int64_t)r64(p + RENC_RAW_TIMESTAMP);
+    rguid(&rec->provider, p + RENC_PROVIDER);
+    rec->id = r16(p + RENC_ID);
+    rec->version = p[RENC_EVT_VERSION];
+    rec->channel = p[RENC_CHANNEL];
+    rec->level = p[RENC_LEVEL];
+    rec->opcode = p[RENC_OPCODE];
+    rec->task = r16(p + RENC_TASK);
+    rec->keywords = r64(p + RENC_KEYWORDS);
+    rguid(&rec->activity, p + RENC_ACTIVITY);
+    rguid(&rec->related, p + RENC_RELATED);
+    rec->ext = ext_len ? v : NULL;
+    rec->ext_len = (uint32_t)ext_len;
+    rec->data = data_len ? v + ext_len : NULL;
+    rec->data_len = (uint32_t)data_len;
+    const uint8_t **sc[2] = {&rec->tl_meta, &rec->tl_traits};
+    uint32_t *scl[2] = {&rec->tl_meta_len, &rec->tl_traits_len};
+    int off_at[2] = {RENC_TL_META_OFF, RENC_TL_TRAITS_OFF};
+    for (int i = 0; i < 2; i++) {
+        uint32_t off = r32(p + off_at[i]), l = r32(p + off_at[i] + 4);
+        if (off == RENC_NONE)
+            continue;
+        if ((uint64_t)off + l > var)
+            return ERR_FORMAT;
+        *sc[i] = v + off;
+        *scl[i] = l;
+    }
+    *name = (const char *)(v + var);
+    *name_len = (size_t)nl;
+    *used = RECORD_ENC_FIXED + (size_t)(var + nl);
+    return 0;
+}
