@@ -111,8 +111,8 @@ void plat_unmap(const uint8_t *data, size_t size);
 /*
  * Hint that bytes [off, off+len) of a mapping made by plat_map_file will not
  * be read again soon, so their pages may leave the process's resident set
- * (they are read from the file again if touched).  Only whole pages inside
- * the range are affected.  Best effort, no error.
+ * (they are read from the file again if touched, so pointers stay usable).
+ * Only whole pages inside the range are affected.  Best effort, no error.
  */
 void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len);
 
