@@ -24,7 +24,8 @@ struct flt {
     struct frule *rule;
     int exclude;
     uint32_t stage;
-    int32_t c_pass, c_drop;
+    /* Plain counts for stats(): the host already counts in/out/dropped per instance,
+     * so no per-event counter calls here. */
     uint64_t passed, dropped;
 };
 
@@ -125,8 +126,6 @@ static etwhost_status ETWHOST_CALL flt_create(etwhost_host *h, const etwhost_hos
         return etwhost_errf(err, err_len, rc, "cannot select the %s stage (%s)", sname,
                             etwhost_status_name(rc));
     }
-    f->c_pass = api->counter_register(h, "passed");
-    f->c_drop = api->counter_register(h, "dropped");
     *out_inst = f;
     return ETWHOST_OK;
 }
@@ -137,13 +136,9 @@ static etwhost_status ETWHOST_CALL flt_process(void *inst, const etwhost_event *
     int pass = frule_eval(f->rule, f->api, ev) != f->exclude;
     if (pass) {
         f->passed++;
-        if (f->c_pass >= 0)
-            f->api->counter_add(f->h, f->c_pass, 1);
         return ETWHOST_OK;
     }
     f->dropped++;
-    if (f->c_drop >= 0)
-        f->api->counter_add(f->h, f->c_drop, 1);
     return ETWHOST_DROP;
 }
 

@@ -218,7 +218,7 @@ TEST(plugin_filter_header_conditions)
     ASSERT(!run(&fh, o, &e));
     fh.desc->destroy(o);
 
-    /* Exclude mode inverts; counters count both ways. */
+    /* Exclude mode inverts; stats count both ways. */
     void *x = make(&fh, "{\"mode\":\"exclude\",\"rule\":{\"pid\":[4,\"70000-80000\",123456789]}}");
     fev_init(&e, "P", 1, 4);
     e.hdr.pid = 4;
@@ -231,8 +231,6 @@ TEST(plugin_filter_header_conditions)
     ASSERT(run(&fh, x, &e));
     e.hdr.pid = 80001;
     ASSERT(run(&fh, x, &e));
-    ASSERT_EQ(fh_counter(&fh, "dropped"), 3);
-    ASSERT_EQ(fh_counter(&fh, "passed"), 2);
     char stats[256];
     size_t need = 0;
     ASSERT_EQ(fh.desc->stats(x, stats, 8, &need), ETWHOST_ERR_RANGE);
@@ -400,7 +398,7 @@ static double ns_per_event(struct fake_host *fh, void *inst, struct fake_event *
 
 /*
  * Cost per event of typical rules, including the call through the plugin's
- * process() and the counter.  Printed for the record; the bound is loose so
+ * process().  Printed for the record; the bound is loose so
  * sanitizer builds pass, but a pathological evaluator (allocation or
  * re-parsing per event) fails it.
  */
