@@ -361,13 +361,22 @@ size_t text_i64_dec(char *dst, int64_t v)
 
 size_t text_u64_hex(char *dst, uint64_t v)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    unsigned nib = v ? (unsigned)(67 - __builtin_clzll(v)) / 4 : 1;
+#else
     unsigned nib = 1;
     for (uint64_t t = v >> 4; t; t >>= 4)
         nib++;
+#endif
+    /* All 16 digits two at a time from the byte table, then keep the significant ones. */
+    char all[16];
+    for (int k = 7; k >= 0; k--) {
+        memcpy(all + 2 * k, text_hex2 + 2 * (v & 0xFF), 2);
+        v >>= 8;
+    }
     dst[0] = '0';
     dst[1] = 'x';
-    for (unsigned i = 0; i < nib; i++)
-        dst[2 + nib - 1 - i] = "0123456789abcdef"[(v >> (4 * i)) & 15];
+    memcpy(dst + 2, all + 16 - nib, nib);
     return 2 + nib;
 }
 

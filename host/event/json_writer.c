@@ -59,6 +59,37 @@ static inline char *put_esc(char *o, unsigned c)
     return o + 6;
 }
 
+/*
+ * Fast paths: find the run of "plain" input at the front of a string (bytes
+ * or UTF-16 units that are ASCII, not control characters, not '"' or '\\')
+ * and copy it in blocks.  With SSE2 (every x86-64) 16 input bytes are
+ * tested per step; elsewhere 8 bytes per step with SWAR tricks.  The block
+ * stores may write a few bytes past the plain run: the callers' reservation
+ * (at least one output byte per input byte still to read) covers them, and
+ * the bytes are overwritten by what comes next.  Loads never go past the
+ * input: short tails are assembled into a zeroed word.
+ */
+#if defined(__SSE2__) || defined(_M_X64)
+#define JSON_SSE2 1
+#include <emmintrin.h>
+#else
+#define JSON_SSE2 0
+#endif
+
+static inline unsigned ctz64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while ((x & 1) == 0) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
 #if TEXT_LITTLE_ENDIAN
 #define ONES8 0x0101010101010101ull
 #define HIGH8 0x8080808080808080ull
@@ -73,34 +104,171 @@ static inline uint64_t ld64(const uint8_t *p)
 }
 
 /*
- * 1 if none of the 8 bytes of w needs attention in a JSON string: all are
- * ASCII, none is a control character (NUL included), '"' or '\\'.  The
- * "has a byte less than n" trick is exact about existence, which is all
- * the fast path needs.
+ * Bit 7 of each byte of the result flags a byte of w that is not plain.
+ * Only the lowest flag is exact (borrows can set flags above a true one),
+ * which is all a "first non-plain byte" search needs.
  */
-static inline int plain8(uint64_t w)
+static inline uint64_t bad8(uint64_t w)
 {
     uint64_t ctl = (w - ONES8 * 0x20) & ~w;
     uint64_t quo = w ^ (ONES8 * 0x22);
     uint64_t bsl = w ^ (ONES8 * 0x5C);
     quo = (quo - ONES8) & ~quo;
     bsl = (bsl - ONES8) & ~bsl;
-    return ((w | ctl | quo | bsl) & HIGH8) == 0;
+    return (w | ctl | quo | bsl) & HIGH8;
 }
 
-/* The same for four UTF-16 code units: all in 0x20..0x7f, none '"' or '\\'. */
-static inline int plain16x4(uint64_t w)
+/* The same for four UTF-16 units: bit 15 of each lane. */
+static inline uint64_t bad16(uint64_t w)
 {
-    if (w & 0xFF80FF80FF80FF80ull)
-        return 0;
+    uint64_t hi = w & 0xFF80FF80FF80FF80ull;
+    hi = ((hi & 0x7FFF7FFF7FFF7FFFull) + 0x7FFF7FFF7FFF7FFFull) | hi;
     uint64_t ctl = (w - ONES16 * 0x20) & ~w;
     uint64_t quo = w ^ (ONES16 * 0x22);
     uint64_t bsl = w ^ (ONES16 * 0x5C);
     quo = (quo - ONES16) & ~quo;
     bsl = (bsl - ONES16) & ~bsl;
-    return ((ctl | quo | bsl) & HIGH16) == 0;
+    return (hi | ctl | quo | bsl) & HIGH16;
+}
+
+/*
+ * Load r (1..7) bytes into the low bytes of a zeroed word, and store them
+ * back, with at most two overlapping loads/stores: building the word byte by
+ * byte on the stack would stall on store-to-load forwarding.
+ */
+static inline uint64_t load_tail(const uint8_t *p, size_t r)
+{
+    if (r >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + r - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (r - 4));
+    }
+    if (r >= 2) {
+        uint16_t lo, hi;
+        memcpy(&lo, p, 2);
+        memcpy(&hi, p + r - 2, 2);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (r - 2));
+    }
+    return p[0];
+}
+
+static inline void store_tail(char *o, uint64_t w, size_t r)
+{
+    if (r >= 4) {
+        uint32_t lo = (uint32_t)w, hi = (uint32_t)(w >> (8 * (r - 4)));
+        memcpy(o, &lo, 4);
+        memcpy(o + r - 4, &hi, 4);
+    } else if (r >= 2) {
+        uint16_t lo = (uint16_t)w, hi = (uint16_t)(w >> (8 * (r - 2)));
+        memcpy(o, &lo, 2);
+        memcpy(o + r - 2, &hi, 2);
+    } else {
+        o[0] = (char)w;
+    }
+}
+
+/* The low bytes of four 16-bit lanes, packed. */
+static inline uint32_t pack4(uint64_t w)
+{
+    return (uint32_t)((w & 0xFF) | ((w >> 8) & 0xFF00) | ((w >> 16) & 0xFF0000) |
+                      ((w >> 24) & 0xFF000000));
 }
 #endif
+
+/* Copy the plain bytes at the front of s[0..n) to o; returns how many there are. */
+static inline size_t plain_bytes(char *o, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+#if JSON_SSE2
+    const __m128i c20 = _mm_set1_epi8(0x20), cq = _mm_set1_epi8('"'),
+                  cb = _mm_set1_epi8('\\');
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        /* Signed compare: bytes >= 0x80 are negative, so one test covers them and controls. */
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, c20),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, cq), _mm_cmpeq_epi8(v, cb)));
+        _mm_storeu_si128((__m128i *)(void *)(o + i), v);
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m)
+            return i + ctz64(m);
+        i += 16;
+    }
+#endif
+#if TEXT_LITTLE_ENDIAN
+    while (n - i >= 8) {
+        uint64_t w = ld64(s + i);
+        memcpy(o + i, &w, 8);
+        uint64_t m = bad8(w);
+        if (m)
+            return i + (ctz64(m) >> 3);
+        i += 8;
+    }
+    if (i < n) {
+        size_t r = n - i;
+        uint64_t w = load_tail(s + i, r);
+        store_tail(o + i, w, r);
+        uint64_t m = bad8(w) & ((1ull << (8 * r)) - 1);
+        return m ? i + (ctz64(m) >> 3) : n;
+    }
+    return i;
+#else
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+        o[i] = (char)s[i];
+        i++;
+    }
+    return i;
+#endif
+}
+
+/* Copy the plain UTF-16 units at the front of s (units of them) to o as bytes; returns how many. */
+static inline size_t plain_units(char *o, const uint8_t *s, size_t units)
+{
+    size_t i = 0;
+#if JSON_SSE2
+    const __m128i c20 = _mm_set1_epi16(0x20), c7f = _mm_set1_epi16(0x7F),
+                  cq = _mm_set1_epi16('"'), cb = _mm_set1_epi16('\\');
+    while (units - i >= 8) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * i));
+        /* Signed compares: units >= 0x8000 are negative and count as "< 0x20". */
+        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi16(v, c20), _mm_cmpgt_epi16(v, c7f)),
+                                   _mm_or_si128(_mm_cmpeq_epi16(v, cq), _mm_cmpeq_epi16(v, cb)));
+        _mm_storel_epi64((__m128i *)(void *)(o + i), _mm_packus_epi16(v, v));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m)
+            return i + ctz64(m) / 2;
+        i += 8;
+    }
+#endif
+#if TEXT_LITTLE_ENDIAN
+    while (units - i >= 4) {
+        uint64_t w = ld64(s + 2 * i);
+        uint32_t four = pack4(w);
+        memcpy(o + i, &four, 4);
+        uint64_t m = bad16(w);
+        if (m)
+            return i + (ctz64(m) >> 4);
+        i += 4;
+    }
+    if (i < units) {
+        size_t r = units - i;
+        uint64_t w = load_tail(s + 2 * i, 2 * r);
+        store_tail(o + i, pack4(w), r);
+        uint64_t m = bad16(w) & ((1ull << (16 * r)) - 1);
+        return m ? i + (ctz64(m) >> 4) : units;
+    }
+    return i;
+#else
+    while (i < units) {
+        unsigned u = (unsigned)s[2 * i] | (unsigned)s[2 * i + 1] << 8;
+        if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\')
+            break;
+        o[i] = (char)u;
+        i++;
+    }
+    return i;
+#endif
+}
 
 /*
  * UTF-8 bytes (up to the first NUL) as JSON string content.  strict = 0:
@@ -112,26 +280,16 @@ static char *w_utf8(char *o, const uint8_t *s, size_t n, int strict)
 {
     size_t i = 0;
     while (i < n) {
-#if TEXT_LITTLE_ENDIAN
-        while (i + 8 <= n) {
-            uint64_t w = ld64(s + i);
-            if (!plain8(w))
-                break;
-            memcpy(o, &w, 8);
-            o += 8;
-            i += 8;
-        }
+        size_t k = plain_bytes(o, s + i, n - i);
+        o += k;
+        i += k;
         if (i >= n)
             break;
-#endif
         uint8_t b = s[i];
         if (b < 0x80) {
             if (b == 0)
                 break;
-            if (esc_tab[b])
-                o = put_esc(o, b);
-            else
-                *o++ = (char)b;
+            o = put_esc(o, b);
             i++;
             continue;
         }
@@ -155,6 +313,11 @@ static char *w_utf8(char *o, const uint8_t *s, size_t n, int strict)
 static char *w_cp1252(char *o, const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        size_t k = plain_bytes(o, s + i, n - i);
+        o += k;
+        i += k;
+        if (i >= n)
+            break;
         uint8_t b = s[i];
         if (b < 0x80) {
             if (b == 0)
@@ -186,43 +349,17 @@ static char *w_utf16(char *o, const uint8_t *s, size_t nbytes)
 {
     size_t i = 0;
     while (i + 1 < nbytes) {
-#if TEXT_LITTLE_ENDIAN
-        while (i + 16 <= nbytes) {
-            uint64_t a = ld64(s + i), b = ld64(s + i + 8);
-            if (!plain16x4(a) || !plain16x4(b))
-                break;
-            uint64_t lo = (a & 0xFF) | ((a >> 8) & 0xFF00) | ((a >> 16) & 0xFF0000) |
-                          ((a >> 24) & 0xFF000000);
-            uint64_t hi = (b & 0xFF) | ((b >> 8) & 0xFF00) | ((b >> 16) & 0xFF0000) |
-                          ((b >> 24) & 0xFF000000);
-            uint64_t eight = lo | hi << 32;
-            memcpy(o, &eight, 8);
-            o += 8;
-            i += 16;
-        }
-        if (i + 8 <= nbytes) {
-            uint64_t a = ld64(s + i);
-            if (plain16x4(a)) {
-                uint32_t four = (uint32_t)((a & 0xFF) | ((a >> 8) & 0xFF00) |
-                                           ((a >> 16) & 0xFF0000) | ((a >> 24) & 0xFF000000));
-                memcpy(o, &four, 4);
-                o += 4;
-                i += 8;
-                continue;
-            }
-        }
+        size_t k = plain_units(o, s + i, (nbytes - i) / 2);
+        o += k;
+        i += 2 * k;
         if (i + 1 >= nbytes)
             break;
-#endif
         uint32_t u = (uint32_t)s[i] | (uint32_t)s[i + 1] << 8;
         i += 2;
         if (u < 0x80) {
             if (u == 0)
                 return o;
-            if (esc_tab[u])
-                o = put_esc(o, u);
-            else
-                *o++ = (char)u;
+            o = put_esc(o, u);
         } else if (u < 0xD800 || u > 0xDFFF) {
             o += text_utf8_put(o, u);
         } else if (u <= 0xDBFF && i + 1 < nbytes) {
@@ -603,17 +740,23 @@ static inline int same_name(const etwhost_prop *a, const etwhost_prop *b)
     return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
 }
 
-/* Occurrence number (1 for the first) of props[i]'s name among its siblings. */
-static uint32_t dup_rank(const struct event *ev, struct dup_table *t, uint32_t first,
-                         uint32_t i, uint32_t siblings)
+/*
+ * Occurrence number (1 for the first) of props[i]'s name among the siblings
+ * before it, starting at 'first' (small objects: a direct walk).
+ */
+static uint32_t dup_linear(const struct event *ev, uint32_t first, uint32_t i)
 {
     const etwhost_prop *p = &ev->props[i];
-    if (siblings <= DUP_LINEAR_MAX || t == NULL || t->slots == NULL) {
-        uint32_t rank = 1;
-        for (uint32_t j = first; j != i && j < ev->nprops; j = ev->props[j].next)
-            rank += same_name(&ev->props[j], p);
-        return rank;
-    }
+    uint32_t rank = 1;
+    for (uint32_t j = first; j != i && j < ev->nprops; j = ev->props[j].next)
+        rank += same_name(&ev->props[j], p);
+    return rank;
+}
+
+/* The same through the per-render hash table over (parent, name) (large objects). */
+static uint32_t dup_hashed(const struct event *ev, struct dup_table *t, uint32_t i)
+{
+    const etwhost_prop *p = &ev->props[i];
     size_t h = (size_t)name_hash(p->parent, p->name, p->name_len) & t->mask;
     for (;;) {
         struct dup_slot *s = &t->slots[h];
@@ -627,6 +770,20 @@ static uint32_t dup_rank(const struct event *ev, struct dup_table *t, uint32_t f
             return ++s->seen;
         h = (h + 1) & t->mask;
     }
+}
+
+/*
+ * One bit (of 64) per name, for a per-object Bloom filter: a name whose bit
+ * is not set yet cannot be a repeat, so the common case (all names
+ * distinct) rarely walks the siblings at all.
+ */
+static inline uint64_t name_bit(const etwhost_prop *p)
+{
+    uint32_t n = p->name_len;
+    uint32_t h = n * 7u;
+    if (n > 0)
+        h += (uint8_t)p->name[0] * 3u + (uint8_t)p->name[n - 1] + (uint8_t)p->name[n / 2] * 5u;
+    return 1ull << (h & 63);
 }
 
 /* Key with its quotes, the dedup suffix and the colon; needs 6*len + 16. */
@@ -647,7 +804,7 @@ static inline char *w_key(char *o, const char *name, size_t len, uint32_t rank)
 
 #define HEADER_BOUND 1024
 
-static size_t json_bound(const struct event *ev, int *need_dup_table)
+static size_t json_bound(const struct event *ev, int *need_dup_table, uint32_t *top_count)
 {
     const etwhost_event_header *h = &ev->hdr;
     size_t n = HEADER_BOUND;
@@ -668,6 +825,7 @@ static size_t json_bound(const struct event *ev, int *need_dup_table)
     }
     if (top > DUP_LINEAR_MAX)
         *need_dup_table = 1;
+    *top_count = top;
     for (uint32_t i = 0; i < ev->nfields; i++) {
         const struct event_field *f = &ev->fields[i];
         n += 6 * strlen(f->name) + 24 + (f->str ? 6 * f->str_len + 2 : 24);
@@ -684,6 +842,7 @@ static size_t json_bound(const struct event *ev, int *need_dup_table)
 /* ---- Render ---------------------------------------------------------------- */
 
 struct level {
+    uint64_t bloom;     /* name_bit() of the members written so far */
     uint32_t first;     /* first child */
     uint32_t remaining; /* children not yet complete */
     uint32_t count;     /* all children */
@@ -702,15 +861,12 @@ static int is_inside(const struct event *ev, uint32_t j, uint32_t c)
     return 0;
 }
 
-static char *w_props(char *o, const struct event *ev, struct dup_table *dt)
+static char *w_props(char *o, const struct event *ev, struct dup_table *dt, uint32_t top_count)
 {
     PUTLIT(o, ",\"props\":");
     struct level lv[EVENT_MAX_DEPTH + 2];
     uint32_t d = 0;
-    uint32_t top_count = 0;
-    for (uint32_t i = 0; i < ev->nprops; i++)
-        top_count += ev->props[i].parent == ETWHOST_NONE;
-    lv[0] = (struct level){0, UINT32_MAX, top_count, 0, 0};
+    lv[0] = (struct level){0, 0, UINT32_MAX, top_count, 0, 0};
     *o++ = '{';
     for (uint32_t i = 0; i < ev->nprops; i++) {
         const etwhost_prop *p = &ev->props[i];
@@ -718,12 +874,22 @@ static char *w_props(char *o, const struct event *ev, struct dup_table *dt)
         if (L->any)
             *o++ = ',';
         L->any = 1;
-        if (!L->is_array)
-            o = w_key(o, p->name, p->name_len, dup_rank(ev, dt, L->first, i, L->count));
+        if (!L->is_array) {
+            uint32_t rank = 1;
+            if (L->count > DUP_LINEAR_MAX && dt->slots != NULL) {
+                rank = dup_hashed(ev, dt, i);
+            } else {
+                uint64_t bit = name_bit(p);
+                if (L->bloom & bit)
+                    rank = dup_linear(ev, L->first, i);
+                L->bloom |= bit;
+            }
+            o = w_key(o, p->name, p->name_len, rank);
+        }
         int container = p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY;
         if (container && p->count > 0 && d + 1 < EVENT_MAX_DEPTH + 2) {
             *o++ = p->type == ETWHOST_PT_STRUCT ? '{' : '[';
-            lv[++d] = (struct level){i + 1, p->count, p->count,
+            lv[++d] = (struct level){0, i + 1, p->count, p->count,
                                      (uint8_t)(p->type == ETWHOST_PT_ARRAY), 0};
             continue;
         }
@@ -786,12 +952,21 @@ static const char *status_text(uint16_t status)
     }
 }
 
+/* Small numbers (most header fields) without the general digit loop. */
 static inline char *w_u32(char *o, uint32_t v)
 {
+    if (v < 10) {
+        *o = (char)('0' + v);
+        return o + 1;
+    }
+    if (v < 100) {
+        memcpy(o, text_digits2 + 2 * v, 2);
+        return o + 2;
+    }
     return o + text_u64_dec(o, v);
 }
 
-static char *w_event(char *o, const struct event *ev, struct dup_table *dt)
+static char *w_event(char *o, const struct event *ev, struct dup_table *dt, uint32_t top_count)
 {
     const etwhost_event_header *h = &ev->hdr;
     PUTLIT(o, "{\"timestamp\":");
@@ -848,7 +1023,7 @@ static char *w_event(char *o, const struct event *ev, struct dup_table *dt)
     if (h->decode_status == ETWHOST_DECODE_PENDING)
         PUTLIT(o, ",\"props\":{}");
     else
-        o = w_props(o, ev, dt);
+        o = w_props(o, ev, dt, top_count);
     if (ev->nfields > 0)
         o = w_fields(o, ev);
     if (h->decode_status != ETWHOST_DECODE_FULL) {
@@ -866,7 +1041,8 @@ static char *w_event(char *o, const struct event *ev, struct dup_table *dt)
 int event_json_render(const struct event *ev, struct buf *out)
 {
     int need_dt = 0;
-    size_t bound = json_bound(ev, &need_dt);
+    uint32_t top_count = 0;
+    size_t bound = json_bound(ev, &need_dt, &top_count);
     int rc = buf_reserve(out, bound);
     if (rc)
         return rc;
@@ -883,7 +1059,7 @@ int event_json_render(const struct event *ev, struct buf *out)
         dt.mask = cap - 1;
     }
     char *start = out->p + out->len;
-    char *end = w_event(start, ev, &dt);
+    char *end = w_event(start, ev, &dt, top_count);
     mem_free(dt.slots);
     out->len += (size_t)(end - start);
     return 0;

@@ -137,7 +137,7 @@ static void done(struct afx *f)
     ASSERT_EQ(mem_live_blocks(), f->live);
 }
 
-TEST(evapi_record_stage_has_no_props)
+TEST(event_api_record_stage_has_no_props)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
@@ -164,7 +164,7 @@ TEST(evapi_record_stage_has_no_props)
     done(&f);
 }
 
-TEST(evapi_prop_at_converts_strings_and_honours_struct_size)
+TEST(event_api_prop_at_converts_strings_and_honours_struct_size)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
@@ -225,7 +225,7 @@ TEST(evapi_prop_at_converts_strings_and_honours_struct_size)
     done(&f);
 }
 
-TEST(evapi_prop_find_paths)
+TEST(event_api_prop_find_paths)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
@@ -269,7 +269,7 @@ TEST(evapi_prop_find_paths)
     done(&f);
 }
 
-TEST(evapi_typed_getters_convert_with_range_checks)
+TEST(event_api_typed_getters_convert_with_range_checks)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
@@ -307,7 +307,7 @@ TEST(evapi_typed_getters_convert_with_range_checks)
     done(&f);
 }
 
-TEST(evapi_get_str_text_of_every_scalar)
+TEST(event_api_get_str_text_of_every_scalar)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
@@ -338,7 +338,7 @@ TEST(evapi_get_str_text_of_every_scalar)
     done(&f);
 }
 
-TEST(evapi_json_fields_and_raw)
+TEST(event_api_json_fields_and_raw)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
@@ -370,7 +370,7 @@ TEST(evapi_json_fields_and_raw)
     done(&f);
 }
 
-TEST(evapi_out_of_memory_is_reported)
+TEST(event_api_out_of_memory_is_reported)
 {
     struct afx f;
     const etwhost_event *h = build(&f);
