@@ -329,7 +329,8 @@ static void prune(struct fsink *s)
         scan_free(&sc);
         return;
     }
-    qsort(sc.rots, sc.n, sizeof *sc.rots, cmp_rot);
+    if (sc.n > 1)
+        qsort(sc.rots, sc.n, sizeof *sc.rots, cmp_rot);
     size_t distinct = 0;
     for (size_t k = 0; k < sc.n; k++)
         if (sc.rots[k].variant != 2 && (k == 0 || sc.rots[k].seq != sc.rots[k - 1].seq))
