@@ -23,7 +23,7 @@ echo "events per run: $N"
 chain_dir() {
     local d=$W/$1 i
     mkdir -p "$d/conf.d"
-    printf '{"batch_size": 1024, "sources": [{"type": "synthetic", "count": %s, "seed": 7}]}\n' "$N" > "$d/etwhost.json"
+    printf '{"batch_size": 1024, "sources": [{"type": "synthetic", "count": %s, "seed": 7, "pool": 4096}]}\n' "$N" > "$d/etwhost.json"
     for i in $(seq 1 "$2"); do
         printf '{"name": "f%02d", "plugin": "filter", "settings": {"mode": "include", "rule": %s}}\n' "$i" "$3" > "$d/conf.d/10-f$(printf %02d "$i").json"
     done
