@@ -56,6 +56,10 @@ perp=$(awk -v a="${T[0]}" -v b="$tp" -v n="$N" 'BEGIN { v = (b - a) / 8 / n * 1e
 echo "  8 event-stage property filters: $tp s, $(rate "$N" "$tp") events/s, $perp ns per filter per event"
 
 echo
+echo "== one filter, decoded events in memory (tests/tools/bench_filters)"
+"$B/tools/bench_filters" "$B/plugins" 300 | sed 's/^/  /'
+
+echo
 echo "== JSON rendering (10-property event)"
 if [ -x "$B/tools/bench_json" ]; then
     "$B/tools/bench_json" | sed 's/^/  /'
