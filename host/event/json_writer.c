@@ -69,11 +69,17 @@ static inline char *put_esc(char *o, unsigned c)
  * the bytes are overwritten by what comes next.  Loads never go past the
  * input: short tails are assembled into a zeroed word.
  */
-#if defined(__SSE2__) || defined(_M_X64)
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(ETWHOST_NO_SIMD)
 #define JSON_SSE2 1
 #include <emmintrin.h>
 #else
 #define JSON_SSE2 0
+#endif
+/* ETWHOST_NO_SWAR builds the byte-at-a-time fallback (to test it on any host). */
+#if TEXT_LITTLE_ENDIAN && !defined(ETWHOST_NO_SWAR)
+#define JSON_SWAR 1
+#else
+#define JSON_SWAR 0
 #endif
 
 static inline unsigned ctz64(uint64_t x)
@@ -90,7 +96,7 @@ static inline unsigned ctz64(uint64_t x)
 #endif
 }
 
-#if TEXT_LITTLE_ENDIAN
+#if JSON_SWAR
 #define ONES8 0x0101010101010101ull
 #define HIGH8 0x8080808080808080ull
 #define ONES16 0x0001000100010001ull
@@ -195,7 +201,7 @@ static inline size_t plain_bytes(char *o, const uint8_t *s, size_t n)
         i += 16;
     }
 #endif
-#if TEXT_LITTLE_ENDIAN
+#if JSON_SWAR
     while (n - i >= 8) {
         uint64_t w = ld64(s + i);
         memcpy(o + i, &w, 8);
@@ -240,7 +246,7 @@ static inline size_t plain_units(char *o, const uint8_t *s, size_t units)
         i += 8;
     }
 #endif
-#if TEXT_LITTLE_ENDIAN
+#if JSON_SWAR
     while (units - i >= 4) {
         uint64_t w = ld64(s + 2 * i);
         uint32_t four = pack4(w);
