@@ -159,9 +159,7 @@ struct ctx {
     size_t plen;
 };
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
+ETWHOST_PRINTF_ATTR(2, 3)
 static etwhost_status cerr(struct ctx *c, const char *fmt, ...)
 {
     char msg[400];

@@ -21,6 +21,11 @@
 
 #include "etwhost/plugin.h"
 
+#if defined(_WIN32)
+#include <fcntl.h>
+#include <io.h>
+#endif
+
 #define FLUSH_AT (64u * 1024u)
 
 struct osink {
@@ -63,9 +68,7 @@ static void puts_(struct osink *s, const char *p)
     put(s, p, strlen(p));
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
+ETWHOST_PRINTF_ATTR(2, 3)
 static void putf(struct osink *s, const char *fmt, ...)
 {
     char tmp[128];
@@ -488,6 +491,11 @@ static etwhost_status ETWHOST_CALL stdout_create(etwhost_host *h, const etwhost_
     struct osink *s = calloc(1, sizeof *s);
     if (s == NULL)
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+#if defined(_WIN32)
+    /* Lines end in "\n" as on every system, also when stdout is a file or pipe. */
+    fflush(stdout);
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
     s->h = h;
     s->api = api;
     s->text = text;
