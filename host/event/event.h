@@ -39,9 +39,9 @@
 /* Deepest nesting of STRUCT/ARRAY containers an event can hold. */
 #define EVENT_MAX_DEPTH 32
 
-/* A field attached by a filter (api->event_add_*). */
 struct schema;
 
+/* A field attached by a filter (api->event_add_*). */
 struct event_field {
     const char *name; /* arena */
     const char *str;  /* arena, NULL for integers */
