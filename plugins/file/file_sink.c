@@ -611,7 +611,24 @@ static void rotate(struct fsink *s)
         return;
     if (s->fsync_mode != FSYNC_NEVER)
         fos_sync(&s->f);
-    char *dst = rotated_path(s, s->next_seq);
+    /*
+     * Never rename over an existing file: another instance on the same path
+     * (briefly, during a configuration reload) may have used this number.
+     */
+    char *dst = NULL;
+    for (int tries = 0; tries < 1000; tries++) {
+        dst = rotated_path(s, s->next_seq);
+        if (dst == NULL)
+            return;
+        char *z = join3(dst, ".zst", "");
+        int taken = fos_exists(dst) || (z != NULL && fos_exists(z));
+        free(z);
+        if (!taken)
+            break;
+        free(dst);
+        dst = NULL;
+        s->next_seq++;
+    }
     if (dst == NULL)
         return;
     /* Closed first: Windows cannot rename an open file.  On failure we reopen it. */

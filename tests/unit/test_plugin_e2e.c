@@ -545,3 +545,70 @@ TEST(plugin_e2e_sdk_example_as_third_party)
     mem_free(lib);
     free_lines(&ref);
 }
+
+/*
+ * The tutorial's build step, verbatim: the SDK installed into a prefix the
+ * way `make install` lays it out (header + etwhost-sdk.pc from the .pc.in),
+ * then `cc ... $(pkg-config --cflags etwhost-sdk)`, then the library is
+ * checked and run by the host.
+ */
+TEST(plugin_e2e_sdk_tutorial_build)
+{
+#if defined(_WIN32)
+    SKIP("uses cc and pkg-config from a POSIX shell");
+#else
+    char prefix[1024];
+    snprintf(prefix, sizeof prefix, "%s/prefix", t_tmpdir());
+    t_mkdir(prefix);
+    t_mkdir(t_path("%s/include", prefix));
+    t_mkdir(t_path("%s/include/etwhost", prefix));
+    t_mkdir(t_path("%s/lib", prefix));
+    t_mkdir(t_path("%s/lib/pkgconfig", prefix));
+    size_t len;
+    char *hdr = t_read_file(t_path("%s/sdk/include/etwhost/plugin.h", t_root()), &len);
+    ASSERT(hdr != NULL);
+    t_write_bytes(t_path("%s/include/etwhost/plugin.h", prefix), hdr, len);
+    mem_free(hdr);
+    /* The same substitution as the Makefile's install target. */
+    char script[4096];
+    snprintf(script, sizeof script,
+             "sed -e 's|@PREFIX@|%s|g' -e 's|@VERSION@|0.1.0|g' %s/sdk/etwhost-sdk.pc.in "
+             "> %s/lib/pkgconfig/etwhost-sdk.pc && "
+             "export PKG_CONFIG_PATH=%s/lib/pkgconfig && "
+             "pkg-config --cflags etwhost-sdk && pkg-config --modversion etwhost-sdk && "
+             "cc -std=c11 -O2 -Wall -shared -fPIC -fvisibility=hidden "
+             "$(pkg-config --cflags etwhost-sdk) -o %s/level.so %s/sdk/examples/level/level.c",
+             prefix, t_root(), prefix, prefix, t_tmpdir(), t_root());
+    const char *argv[] = {"sh", "-c", script, NULL};
+    struct t_run r = t_exec(argv, NULL, NULL);
+    if (r.status == 127 || (r.err && strstr(r.err, "pkg-config: not found")))
+        SKIP("no pkg-config or cc: %s", r.err);
+    ASSERT_MSG(r.status == 0, "tutorial build failed (%d):\n%s", r.status, r.err);
+    /* pkg-config ends --cflags with a space. */
+    ASSERT_STREQ(r.out, t_path("-I%s/include \n0.1.0\n", prefix));
+    t_run_free(&r);
+
+    const char *so = t_path("%s/level.so", t_tmpdir());
+    const char *check[] = {"plugins", "--check", so, NULL};
+    r = t_etwhost(check, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "%s", r.err);
+    ASSERT_CONTAINS(r.out, "level 1.0.0, filter");
+    t_run_free(&r);
+
+    char *lib = t_read_file(so, &len);
+    ASSERT(lib != NULL);
+    const char *dir = make_cfg("tutorial", 1000, 2);
+    t_mkdir(t_path("%s/plugins", dir));
+    t_write_bytes(t_path("%s/plugins/level.so", dir), lib, len);
+    mem_free(lib);
+    dropin(dir, "10-level.json", "{\"plugin\": \"level\", \"settings\": {\"max\": 3}}");
+    dropin(dir, "50-stdout.json", "{\"plugin\": \"stdout\"}");
+    r = run_ok(dir);
+    struct lines got = parse_lines(r.out);
+    ASSERT(got.n > 50);
+    for (size_t k = 0; k < got.n; k++)
+        ASSERT(jint(got.j[k], "level") <= 3);
+    free_lines(&got);
+    t_run_free(&r);
+#endif
+}

@@ -465,6 +465,51 @@ TEST(plugin_file_settings_errors)
     }
 }
 
+/*
+ * Two instances on one path (as during a configuration reload) rotate in the
+ * same second: neither may rename over the other's rotated file.
+ */
+TEST(plugin_file_two_instances_never_overwrite_rotations)
+{
+    struct fake_host fh;
+    fh_init(&fh, "file");
+    const char *dir = t_tmpdir();
+    char settings[600];
+    snprintf(settings, sizeof settings,
+             "{\"path\":\"%s/events.jsonl\",\"rotate_bytes\":500,\"keep\":0}", dir);
+    void *a = make_sink(&fh, settings);
+    void *b = make_sink(&fh, settings);
+    struct evs e = make_events(40, 1, 100);
+    for (uint32_t i = 0; i < 40; i += 4) {
+        uint32_t acc;
+        ASSERT_EQ(fh.desc->write((i / 4) % 2 ? b : a, e.ptr + i, 4, &acc), ETWHOST_OK);
+        ASSERT_EQ(acc, 4);
+    }
+    close_sink(&fh, a);
+    close_sink(&fh, b);
+    /* Every line is somewhere, exactly once. */
+    char names[64][128];
+    size_t n = list(dir, "events", names, 64);
+    int seen[41] = {0};
+    size_t lines = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t len;
+        char *text = read_file(t_path("%s/%s", dir, names[k]), &len);
+        for (const char *p = text; (p = strstr(p, "{\"seq\":")) != NULL; p++) {
+            int seq = atoi(p + 7);
+            ASSERT(seq >= 1 && seq <= 40);
+            seen[seq]++;
+            lines++;
+        }
+        mem_free(text);
+    }
+    ASSERT_EQ(lines, 40);
+    for (int k = 1; k <= 40; k++)
+        ASSERT_MSG(seen[k] == 1, "line %d seen %d times", k, seen[k]);
+    free_events(&e);
+    fh_free(&fh);
+}
+
 #if !defined(_WIN32)
 /*
  * /dev/full fails every write with ENOSPC, also for root.  The sink must
