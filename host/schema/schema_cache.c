@@ -78,14 +78,18 @@ static uint64_t load64(const uint8_t *p)
     return v;
 }
 
-/* A fast non-cryptographic hash of n bytes; never returns 0 (0 marks empty slots). */
+/*
+ * A fast non-cryptographic hash of n bytes (one multiply per 8 bytes, full
+ * mix at the end); never returns 0, which marks empty slots.  Collisions
+ * only cost a compare: every hit is confirmed on the key bytes.
+ */
 static uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
 {
     const uint8_t *p = data;
     uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
     while (n >= 8) {
-        h = (h ^ mix64(load64(p))) * 0x9e3779b97f4a7c15ull;
-        h = h << 29 | h >> 35;
+        h = (h ^ load64(p)) * 0x9fb21c651e98df25ull;
+        h ^= h >> 29;
         p += 8;
         n -= 8;
     }
@@ -424,32 +428,43 @@ const struct schema *schema_cache_tracelogging(struct schema_cache *c, const str
     c->st.misses++;
     c->st.tl_parsed++;
     const char *pname = schema_cache_record_provider_name(c, rec);
-    int over = c->st.bytes >= c->max_bytes;
-    struct arena *where = over ? arena : NULL;
-    if (over && arena == NULL) {
-        c->st.refused++;
-        return NULL;
-    }
-    struct errbuf eb;
+    /* Parse into the heap; past the byte cap, parse again into the arena. */
+    int over = 0;
     struct schema *s = NULL;
-    int rc = tl_parse_meta(rec->tl_meta, rec->tl_meta_len, &rec->provider, pname, where, &s, &eb);
-    if (rc == ERR_NOMEM)
-        return NULL;
-    if (rc) {
-        /* Cache the failure: a schema with no fields that carries the reason. */
-        c->st.tl_errors++;
-        struct schema_builder b;
-        schema_builder_init(&b, SCHEMA_SRC_TRACELOGGING);
-        b.hdr.provider = rec->provider;
-        struct errbuf eb2;
-        if (schema_builder_set_name(&b, SCHEMA_NAME_ERROR, eb.msg, strlen(eb.msg)) ||
-            (pname && schema_builder_set_name(&b, SCHEMA_NAME_PROVIDER, pname, strlen(pname))) ||
-            schema_builder_set_tl_meta(&b, rec->tl_meta, rec->tl_meta_len) ||
-            schema_builder_finish(&b, 0, where, &s, &eb2)) {
-            schema_builder_free(&b);
+    for (int pass = 0; pass < 2; pass++) {
+        struct arena *where = over ? arena : NULL;
+        if (over && arena == NULL) {
+            c->st.refused++;
             return NULL;
         }
-        schema_builder_free(&b);
+        struct errbuf eb;
+        int rc = tl_parse_meta(rec->tl_meta, rec->tl_meta_len, &rec->provider, pname, where, &s,
+                               &eb);
+        if (rc == ERR_NOMEM)
+            return NULL;
+        if (rc) {
+            /* Cache the failure: a schema with no fields that carries the reason. */
+            if (pass == 0)
+                c->st.tl_errors++;
+            struct schema_builder b;
+            schema_builder_init(&b, SCHEMA_SRC_TRACELOGGING);
+            b.hdr.provider = rec->provider;
+            struct errbuf eb2;
+            if (schema_builder_set_name(&b, SCHEMA_NAME_ERROR, eb.msg, strlen(eb.msg)) ||
+                (pname &&
+                 schema_builder_set_name(&b, SCHEMA_NAME_PROVIDER, pname, strlen(pname))) ||
+                schema_builder_set_tl_meta(&b, rec->tl_meta, rec->tl_meta_len) ||
+                schema_builder_finish(&b, 0, where, &s, &eb2)) {
+                schema_builder_free(&b);
+                return NULL;
+            }
+            schema_builder_free(&b);
+        }
+        if (over || c->st.bytes + s->alloc_size <= c->max_bytes)
+            break;
+        schema_free(s);
+        s = NULL;
+        over = 1;
     }
     if (over) {
         c->st.transient++;
@@ -629,10 +644,10 @@ int schema_cache_ingest_record(struct schema_cache *c, const struct record *rec,
             else if (rc == ERR_RANGE)
                 errbuf_set(eb, rc, "schema cache full (%zu bytes)", c->max_bytes);
         }
+    } else if (rec->opcode == TDH_META_OPCODE_MAP_INFO && rec->data_len < 16) {
+        rc = errbuf_set(eb, ERR_FORMAT, "EventMapInfo record of %u bytes has no provider GUID",
+                        rec->data_len);
     } else if (rec->opcode == TDH_META_OPCODE_MAP_INFO) {
-        if (rec->data_len < 16)
-            return errbuf_set(eb, ERR_FORMAT, "EventMapInfo record of %u bytes has no provider "
-                              "GUID", rec->data_len);
         etwhost_guid prov;
         guid_read(&prov, rec->data);
         struct schema_map *m = NULL;
@@ -645,7 +660,7 @@ int schema_cache_ingest_record(struct schema_cache *c, const struct record *rec,
                 errbuf_set(eb, rc, "schema cache full (%zu bytes)", c->max_bytes);
         }
     } else {
-        return errbuf_set(eb, ERR_UNSUPPORTED, "MetaData record with opcode %u", rec->opcode);
+        rc = errbuf_set(eb, ERR_UNSUPPORTED, "MetaData record with opcode %u", rec->opcode);
     }
     if (rc == 0)
         c->st.ingested++;
