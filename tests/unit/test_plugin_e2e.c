@@ -584,8 +584,13 @@ TEST(plugin_e2e_sdk_tutorial_build)
     if (r.status == 127 || (r.err && strstr(r.err, "pkg-config: not found")))
         SKIP("no pkg-config or cc: %s", r.err);
     ASSERT_MSG(r.status == 0, "tutorial build failed (%d):\n%s", r.status, r.err);
-    /* pkg-config ends --cflags with a space. */
-    ASSERT_STREQ(r.out, t_path("-I%s/include \n0.1.0\n", prefix));
+    /* pkgconf ends --cflags with a space, pkg-config does not: compare the words. */
+    char want[1200];
+    snprintf(want, sizeof want, "-I%s/include", prefix);
+    ASSERT_MSG(strncmp(r.out, want, strlen(want)) == 0 &&
+                   (r.out[strlen(want)] == ' ' || r.out[strlen(want)] == '\n'),
+               "pkg-config --cflags: %s", r.out);
+    ASSERT_CONTAINS(r.out, "\n0.1.0\n");
     t_run_free(&r);
 
     const char *so = t_path("%s/level.so", t_tmpdir());
