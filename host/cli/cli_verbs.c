@@ -5,6 +5,7 @@
 
 #include "cli.h"
 
+#include "cli_archive.h"
 #include "cli_check.h"
 
 const struct cli_verb cli_verbs[] = {
@@ -13,6 +14,7 @@ const struct cli_verb cli_verbs[] = {
     {"dump", "decode .etl files to canonical JSON lines on stdout", cli_dump},
     {"convert", "decode .etl files into a JSON lines file", cli_convert},
     {"check", "validate a config folder and show what it sets up", cli_check},
+    {"archive", "verify, repair or describe an event archive (.etwa)", cli_archive},
     {NULL, NULL, NULL},
 };
 

@@ -137,9 +137,68 @@ size_t record_encode_into(const struct record *rec, const char *provider_name, u
     return need;
 }
 
-static void rguid(etwhost_guid *g, const uint8_t *p)
+/* Resolve an offset into the variable area ext | data | extra to a pointer. */
+static const uint8_t *var_ptr(const uint8_t *ext, uint32_t el, const uint8_t *data, uint32_t dl,
+                              const uint8_t *extra, uint32_t xl, uint32_t off, uint32_t len)
 {
-    guid_read(g, p);
+    uint64_t o = off, e = (uint64_t)off + len;
+    if (e <= el)
+        return ext + o;
+    if (o >= el && e <= (uint64_t)el + dl)
+        return data + (o - el);
+    if (o >= (uint64_t)el + dl && e <= (uint64_t)el + dl + xl)
+        return extra + (o - el - dl);
+    return NULL;
+}
+
+int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *data,
+                        const uint8_t *extra, struct record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    if (p[RENC_VERSION] != RECORD_ENC_VERSION)
+        return ERR_FORMAT;
+    uint32_t el = r32(p + RENC_EXT_LEN), dl = r32(p + RENC_DATA_LEN), xl = r32(p + RENC_EXTRA_LEN);
+    rec->kind = p[RENC_KIND];
+    rec->hdr_flags = r16(p + RENC_HDR_FLAGS);
+    rec->evf = r32(p + RENC_EVF);
+    rec->hook_id = r16(p + RENC_HOOK_ID);
+    rec->raw_version = r16(p + RENC_RAW_VERSION);
+    rec->event_property = r16(p + RENC_EVENT_PROPERTY);
+    rec->message_number = r16(p + RENC_MESSAGE_NUMBER);
+    rec->pid = r32(p + RENC_PID);
+    rec->tid = r32(p + RENC_TID);
+    rec->cpu = r32(p + RENC_CPU);
+    rec->wpp_sequence = r32(p + RENC_WPP_SEQUENCE);
+    rec->timestamp = (int64_t)r64(p + RENC_TIMESTAMP);
+    rec->raw_timestamp = (int64_t)r64(p + RENC_RAW_TIMESTAMP);
+    guid_read(&rec->provider, p + RENC_PROVIDER);
+    rec->id = r16(p + RENC_ID);
+    rec->version = p[RENC_EVT_VERSION];
+    rec->channel = p[RENC_CHANNEL];
+    rec->level = p[RENC_LEVEL];
+    rec->opcode = p[RENC_OPCODE];
+    rec->task = r16(p + RENC_TASK);
+    rec->keywords = r64(p + RENC_KEYWORDS);
+    guid_read(&rec->activity, p + RENC_ACTIVITY);
+    guid_read(&rec->related, p + RENC_RELATED);
+    rec->ext = el ? ext : NULL;
+    rec->ext_len = el;
+    rec->data = dl ? data : NULL;
+    rec->data_len = dl;
+    const uint8_t **sc[2] = {&rec->tl_meta, &rec->tl_traits};
+    uint32_t *scl[2] = {&rec->tl_meta_len, &rec->tl_traits_len};
+    int off_at[2] = {RENC_TL_META_OFF, RENC_TL_TRAITS_OFF};
+    for (int i = 0; i < 2; i++) {
+        uint32_t off = r32(p + off_at[i]), l = r32(p + off_at[i] + 4);
+        if (off == RENC_NONE)
+            continue;
+        const uint8_t *q = var_ptr(ext, el, data, dl, extra, xl, off, l);
+        if (q == NULL)
+            return ERR_FORMAT;
+        *sc[i] = q;
+        *scl[i] = l;
+    }
+    return 0;
 }
 
 int record_decode(const uint8_t *p, size_t len, struct record *rec, const char **name,
@@ -154,45 +213,9 @@ int record_decode(const uint8_t *p, size_t len, struct record *rec, const char *
     if (var + nl > len - RECORD_ENC_FIXED)
         return ERR_FORMAT;
     const uint8_t *v = p + RECORD_ENC_FIXED;
-    rec->kind = p[RENC_KIND];
-    rec->hdr_flags = r16(p + RENC_HDR_FLAGS);
-    rec->evf = r32(p + RENC_EVF);
-    rec->hook_id = r16(p + RENC_HOOK_ID);
-    rec->raw_version = r16(p + RENC_RAW_VERSION);
-    rec->event_property = r16(p + RENC_EVENT_PROPERTY);
-    rec->message_number = r16(p + RENC_MESSAGE_NUMBER);
-    rec->pid = r32(p + RENC_PID);
-    rec->tid = r32(p + RENC_TID);
-    rec->cpu = r32(p + RENC_CPU);
-    rec->wpp_sequence = r32(p + RENC_WPP_SEQUENCE);
-    rec->timestamp = (int64_t)r64(p + RENC_TIMESTAMP);
-    rec->raw_timestamp = (int64_t)r64(p + RENC_RAW_TIMESTAMP);
-    rguid(&rec->provider, p + RENC_PROVIDER);
-    rec->id = r16(p + RENC_ID);
-    rec->version = p[RENC_EVT_VERSION];
-    rec->channel = p[RENC_CHANNEL];
-    rec->level = p[RENC_LEVEL];
-    rec->opcode = p[RENC_OPCODE];
-    rec->task = r16(p + RENC_TASK);
-    rec->keywords = r64(p + RENC_KEYWORDS);
-    rguid(&rec->activity, p + RENC_ACTIVITY);
-    rguid(&rec->related, p + RENC_RELATED);
-    rec->ext = ext_len ? v : NULL;
-    rec->ext_len = (uint32_t)ext_len;
-    rec->data = data_len ? v + ext_len : NULL;
-    rec->data_len = (uint32_t)data_len;
-    const uint8_t **sc[2] = {&rec->tl_meta, &rec->tl_traits};
-    uint32_t *scl[2] = {&rec->tl_meta_len, &rec->tl_traits_len};
-    int off_at[2] = {RENC_TL_META_OFF, RENC_TL_TRAITS_OFF};
-    for (int i = 0; i < 2; i++) {
-        uint32_t off = r32(p + off_at[i]), l = r32(p + off_at[i] + 4);
-        if (off == RENC_NONE)
-            continue;
-        if ((uint64_t)off + l > var)
-            return ERR_FORMAT;
-        *sc[i] = v + off;
-        *scl[i] = l;
-    }
+    int rc = record_decode_split(p, v, v + ext_len, v + ext_len + data_len, rec);
+    if (rc)
+        return rc;
     *name = (const char *)(v + var);
     *name_len = (size_t)nl;
     *used = RECORD_ENC_FIXED + (size_t)(var + nl);

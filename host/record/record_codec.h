@@ -89,4 +89,13 @@ size_t record_encoded_size(const struct record *rec, const char *provider_name);
 int record_decode(const uint8_t *p, size_t len, struct record *rec, const char **name,
                   size_t *name_len, size_t *used);
 
+/*
+ * Decode a fixed part whose variable columns are stored apart (archive
+ * blocks): ext, data and extra hold the lengths the fixed part names.  The
+ * provider-name length is ignored.  Shortcut offsets are resolved into the
+ * three segments.  ERR_FORMAT for a bad version or a shortcut outside them.
+ */
+int record_decode_split(const uint8_t *fixed, const uint8_t *ext, const uint8_t *data,
+                        const uint8_t *extra, struct record *rec);
+
 #endif

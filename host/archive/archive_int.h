@@ -1,0 +1,125 @@
+/*
+ * archive_int: format constants and frame/block decoding shared by the
+ * host's archive reader, verifier and repairer (host/archive/ only).
+ *
+ * The archive sink plugin (plugins/archive/archive_sink.c) cannot include
+ * this header: it keeps its own copy of the constants and of CRC32C, on
+ * purpose.  docs/archive-format.md is the single specification of both.
+ */
+#ifndef ETWHOST_ARCHIVE_INT_H
+#define ETWHOST_ARCHIVE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zstd.h>
+
+#include "../core/err.h"
+
+#define AR_FORMAT_MAJOR 1u
+#define AR_FILE_HDR_SIZE 64u
+#define AR_FRAME_MAGIC 0x46575445u /* "ETWF" */
+#define AR_FRAME_HDR_SIZE 48u
+#define AR_FRAME_BLOCK 1u
+#define AR_FRAME_SCHEMA 2u
+#define AR_FRAME_DICT 3u
+#define AR_FRAME_INDEX 4u
+#define AR_CODEC_NONE 0u
+#define AR_CODEC_ZSTD 1u
+#define AR_FOOTER_SIZE 32u
+#define AR_FOOTER_MAGIC 0x5A415445u /* "ETAZ" */
+#define AR_REC_FIXED 144u
+#define AR_MAX_RAW (1u << 30) /* largest body a reader accepts */
+
+static inline uint32_t ar_r16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static inline uint32_t ar_r32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t ar_r64(const uint8_t *p)
+{
+    return (uint64_t)ar_r32(p) | (uint64_t)ar_r32(p + 4) << 32;
+}
+static inline void ar_w16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void ar_w32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void ar_w64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* CRC32C (Castagnoli); a deliberate duplicate of the plugin's. */
+uint32_t ar_crc32c(uint32_t crc, const uint8_t *p, size_t n);
+
+/* A parsed frame header; meta/body point into the file bytes. */
+struct ar_frame {
+    uint64_t off;
+    unsigned type, codec;
+    uint32_t meta_len, stored, raw, count;
+    uint64_t a, b; /* block: tmin, tmax; schema: id; dict: id; index: nblocks, events */
+    uint32_t crc;
+    const uint8_t *meta, *body;
+    uint64_t total; /* header + meta + stored */
+};
+
+#define AR_FRAME_OK 0
+#define AR_FRAME_BAD (-1)   /* not a frame header here (magic or header checksum) */
+#define AR_FRAME_TORN (-2)  /* a valid header whose payload runs past the end */
+
+/* Parse the frame header at off.  AR_FRAME_OK / _BAD / _TORN; why gets a reason. */
+int ar_frame_at(const uint8_t *base, uint64_t len, uint64_t off, struct ar_frame *f,
+                const char **why);
+
+/* 1 if the payload checksum matches. */
+int ar_frame_payload_ok(const struct ar_frame *f);
+
+/* Next offset > from where a valid frame header starts, or len if none. */
+uint64_t ar_resync(const uint8_t *base, uint64_t len, uint64_t from);
+
+/* Decompress (or copy) a frame body into *buf (grown; mem_*).  0 or ERR_FORMAT / ERR_NOMEM. */
+int ar_frame_body(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_frame *f,
+                  uint8_t **buf, size_t *cap, const char **why);
+
+/* Block meta: providers and schema ids. */
+struct ar_block_meta {
+    uint32_t dict_id;
+    uint32_t nprov;
+    const uint8_t *prov_guid[65535];
+    const char *prov_name[65535];
+    uint16_t prov_name_len[65535];
+    uint32_t nschemas;
+    const uint8_t *schema_ids; /* nschemas x u64 */
+};
+
+/* Parse a block frame's meta.  0 or ERR_FORMAT with why. */
+int ar_block_meta_parse(const struct ar_frame *f, struct ar_block_meta *m, const char **why);
+
+/*
+ * A decompressed block, its fixed parts un-transposed into rows with
+ * absolute timestamps; var columns point into body.  Validated: every
+ * length adds up, provider and schema indexes are in range.
+ */
+struct ar_block {
+    uint32_t n;
+    uint8_t *rows;
+    size_t rows_cap;
+    uint8_t *body;
+    size_t body_cap;
+    const uint8_t *ext, *data, *extra;
+    int64_t tmin, tmax; /* of the records */
+};
+
+int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_frame *f,
+                    const struct ar_block_meta *m, struct ar_block *b, const char **why);
+
+void ar_block_free(struct ar_block *b);
+
+#endif

@@ -1,0 +1,1459 @@
+/*
+ * archive: the compressed, self-describing event archive sink.
+ *
+ * Writes every event it receives as its raw record (api->event_record) and
+ * each schema needed to decode it once per file (api->event_schema), in
+ * independent zstd-compressed blocks with checksums, event counts and time
+ * ranges, followed at close by an index and a footer.  The format is
+ * specified in docs/archive-format.md; user documentation is docs/archive.md.
+ * The host reads archives with host/archive/archive_reader.c: the two sides
+ * share no code (a plugin includes only the SDK), so the format constants,
+ * the CRC32C and the little-endian helpers below are deliberate duplicates
+ * of the reader's.
+ *
+ * Settings:
+ *   path            the live archive file (required), conventionally *.etwa
+ *   level           zstd level, 1..19 (default 6)
+ *   block_kb        uncompressed bytes per block before it is written
+ *                   (default 4096; 16..262144)
+ *   block_seconds   write a block once its first event is this old, checked
+ *                   when events arrive (default 5; 0 = only when full)
+ *   dictionary      true: train a zstd dictionary (ZDICT) on the first blocks
+ *                   and use it for the later ones; pays off for small blocks
+ *   dictionary_kb   dictionary size (default 64; 1..1024)
+ *   rotate_bytes    rotate when the file would exceed this size (0 = off;
+ *                   integer or "256M"-style string, 1024-based)
+ *   rotate_seconds  rotate files older than this (0 = off; "30s"/"15m"/"1h"/"1d")
+ *   keep            rotated files to keep, oldest deleted first (default 10;
+ *                   0 = keep all)
+ *   fsync           "never" | "rotate" (default: at rotation and close) |
+ *                   "block" (after every block)
+ *
+ * Rotation works like the file sink's: the live file is finished (index and
+ * footer), renamed to <stem>-<YYYYMMDDTHHMMSSZ>-<seq><ext> next to it, e.g.
+ * trace-20260101T120000Z-000007.etwa (UTC time of rotation, seq increasing
+ * and continuing after restarts), and a new live file is started.  A live
+ * file left by a previous run (e.g. after a crash) is rotated away unchanged
+ * when the sink starts; it stays readable (see crash safety in the docs).
+ *
+ * Crash safety: every frame (schema, dictionary, block) is appended with a
+ * single write and carries its own checksums, so after a crash every block
+ * written completely is readable and a torn last frame is detected.
+ *
+ * Threading: the host serializes calls into one instance.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+#include "etwhost/plugin.h"
+#include "archive_os.h"
+
+/* ---- Format constants (docs/archive-format.md; duplicated in the host reader) ---- */
+
+static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A};
+#define FORMAT_MAJOR 1u
+#define FORMAT_MINOR 0u
+#define FILE_HDR_SIZE 64u
+#define FRAME_MAGIC 0x46575445u /* "ETWF" */
+#define FRAME_HDR_SIZE 48u
+#define FRAME_BLOCK 1u
+#define FRAME_SCHEMA 2u
+#define FRAME_DICT 3u
+#define FRAME_INDEX 4u
+#define CODEC_NONE 0u
+#define CODEC_ZSTD 1u
+#define FOOTER_SIZE 32u
+#define FOOTER_MAGIC 0x5A415445u /* "ETAZ" */
+
+/* Record encoding (plugin.h event_record; docs/archive-format.md). */
+#define REC_FIXED 144u
+#define REC_TIMESTAMP 32
+#define REC_RAW_TIMESTAMP 40
+#define REC_PROVIDER 48
+#define REC_EXT_LEN 112
+#define REC_DATA_LEN 116
+#define REC_NAME_LEN 120
+#define REC_RESERVED 122
+#define REC_EXTRA_LEN 124
+
+#define MAX_BLOCK_RECORDS (1u << 20)
+#define MAX_BLOCK_TABLE 65535u
+
+#define FSYNC_NEVER 0
+#define FSYNC_ROTATE 1
+#define FSYNC_BLOCK 2
+
+/* ---- Little helpers ------------------------------------------------------------- */
+
+static inline void w16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void w32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void w64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t r16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static inline uint32_t r32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t r64(const uint8_t *p) { return (uint64_t)r32(p) | (uint64_t)r32(p + 4) << 32; }
+
+/* CRC32C (Castagnoli), slicing by 8; a duplicate of the reader's. */
+static uint32_t crc_tab[8][256];
+static int crc_ready;
+
+static void crc_init(void)
+{
+    if (crc_ready)
+        return;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_tab[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
+    crc_ready = 1;
+}
+
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    while (n >= 8) {
+        uint32_t a = crc ^ r32(p), b = r32(p + 4);
+        crc = crc_tab[7][a & 0xFF] ^ crc_tab[6][(a >> 8) & 0xFF] ^ crc_tab[5][(a >> 16) & 0xFF] ^
+              crc_tab[4][a >> 24] ^ crc_tab[3][b & 0xFF] ^ crc_tab[2][(b >> 8) & 0xFF] ^
+              crc_tab[1][(b >> 16) & 0xFF] ^ crc_tab[0][b >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = (crc >> 8) ^ crc_tab[0][(crc ^ *p++) & 0xFF];
+    return ~crc;
+}
+
+struct bytes {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int bytes_reserve(struct bytes *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n) {
+        if (cap > ((size_t)1 << 40))
+            return -1;
+        cap *= 2;
+    }
+    uint8_t *np = realloc(b->p, cap);
+    if (np == NULL)
+        return -1;
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+static int bytes_put(struct bytes *b, const void *p, size_t n)
+{
+    if (bytes_reserve(b, n))
+        return -1;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static void bytes_free(struct bytes *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001B3ull;
+    return h;
+}
+
+/* ---- Provider and schema tables ----------------------------------------------------- */
+
+/* A (provider GUID, provider name) pair; names live in 'names'. */
+struct prov {
+    uint8_t guid[16];
+    uint32_t name_off, name_len;
+    uint64_t hash;
+};
+
+struct prov_table {
+    struct prov *v;
+    uint32_t n, cap;
+    uint32_t *slots; /* index + 1, 0 = empty */
+    uint32_t nslots;
+    struct bytes names;
+};
+
+static void prov_table_reset(struct prov_table *t)
+{
+    t->n = 0;
+    t->names.len = 0;
+    if (t->slots)
+        memset(t->slots, 0, t->nslots * sizeof *t->slots);
+}
+
+static void prov_table_free(struct prov_table *t)
+{
+    free(t->v);
+    free(t->slots);
+    bytes_free(&t->names);
+    memset(t, 0, sizeof *t);
+}
+
+/* Index of (guid, name) in t, added if new; -1 on out of memory or when full. */
+static int32_t prov_index(struct prov_table *t, const uint8_t *guid, const char *name,
+                          uint32_t nl)
+{
+    uint64_t h = hash_bytes((const uint8_t *)name, nl, hash_bytes(guid, 16, 0xCBF29CE484222325ull));
+    if (t->nslots) {
+        uint32_t j = (uint32_t)h & (t->nslots - 1);
+        while (t->slots[j]) {
+            struct prov *p = &t->v[t->slots[j] - 1];
+            if (p->hash == h && p->name_len == nl && memcmp(p->guid, guid, 16) == 0 &&
+                memcmp(t->names.p + p->name_off, name, nl) == 0)
+                return (int32_t)(t->slots[j] - 1);
+            j = (j + 1) & (t->nslots - 1);
+        }
+    }
+    if (t->n >= MAX_BLOCK_TABLE)
+        return -1;
+    if ((t->n + 1) * 2 > t->nslots) {
+        uint32_t ns = t->nslots ? t->nslots * 2 : 64;
+        uint32_t *sl = calloc(ns, sizeof *sl);
+        if (sl == NULL)
+            return -1;
+        for (uint32_t i = 0; i < t->n; i++) {
+            uint32_t j = (uint32_t)t->v[i].hash & (ns - 1);
+            while (sl[j])
+                j = (j + 1) & (ns - 1);
+            sl[j] = i + 1;
+        }
+        free(t->slots);
+        t->slots = sl;
+        t->nslots = ns;
+    }
+    if (t->n == t->cap) {
+        uint32_t nc = t->cap ? t->cap * 2 : 32;
+        struct prov *nv = realloc(t->v, nc * sizeof *nv);
+        if (nv == NULL)
+            return -1;
+        t->v = nv;
+        t->cap = nc;
+    }
+    struct prov *p = &t->v[t->n];
+    memcpy(p->guid, guid, 16);
+    p->name_off = (uint32_t)t->names.len;
+    p->name_len = nl;
+    p->hash = h;
+    if (bytes_put(&t->names, name, nl))
+        return -1;
+    uint32_t j = (uint32_t)h & (t->nslots - 1);
+    while (t->slots[j])
+        j = (j + 1) & (t->nslots - 1);
+    t->slots[j] = t->n + 1;
+    return (int32_t)t->n++;
+}
+
+/* Every schema seen (bytes kept), with the file generation it was last written to. */
+struct schema_ent {
+    uint64_t id;
+    uint8_t *bytes;
+    size_t len;
+    uint64_t written_gen;
+};
+
+/* ---- The sink ---------------------------------------------------------------------- */
+
+struct idx_block {
+    uint64_t off;
+    uint32_t len, count;
+    int64_t tmin, tmax;
+    uint32_t prov_first, nprov; /* into asink.idx_provs */
+};
+
+struct idx_ref {
+    uint64_t off;
+    uint64_t id;
+};
+
+struct asink {
+    etwhost_host *h;
+    const etwhost_host_api *api;
+    int has_schema_api;
+    char *path, *dir, *stem, *fext;
+    int level, fsync_mode, dict_wanted;
+    uint64_t block_bytes, block_ns, rotate_bytes, rotate_ns;
+    uint32_t keep, dict_bytes;
+
+    /* The live file. */
+    aos_file f;
+    int is_open;
+    uint64_t size, gen, opened_ns, next_seq;
+
+    /* The block being filled. */
+    struct bytes rows, ext, data, extra;
+    uint32_t n;
+    uint64_t raw_bytes;
+    int64_t tmin, tmax, last_ts, last_raw;
+    uint64_t block_started_ns;
+    struct prov_table bprov;
+    uint64_t *bschemas; /* ids, block-local index + 1 */
+    uint32_t nbschemas, bschemas_cap;
+    uint64_t last_schema_id;
+    uint32_t last_schema_idx;
+    int32_t last_prov;
+    uint8_t last_prov_guid[16];
+    uint32_t last_prov_nlen;
+    char last_prov_name[256];
+
+    /* Every schema seen, hashed by id. */
+    struct schema_ent *schemas;
+    uint32_t nschemas, schema_slots; /* open addressing, id 0 = empty */
+
+    /* Index of the live file. */
+    struct prov_table fprov;
+    struct idx_block *blocks;
+    size_t nblocks, blocks_cap;
+    uint32_t *idx_provs;
+    size_t nidx_provs, idx_provs_cap;
+    struct idx_ref *sframes, *dframes;
+    size_t nsframes, sframes_cap, ndframes, dframes_cap;
+    uint64_t file_events;
+
+    /* zstd */
+    ZSTD_CCtx *cctx;
+    ZSTD_CDict *cdict;
+    uint8_t *dict;
+    size_t dict_len;
+    uint32_t dict_id;
+    struct bytes train; /* bodies of the first blocks, for ZDICT */
+    size_t *train_sizes;
+    size_t ntrain, train_cap;
+    int dict_failed;
+
+    struct bytes body, frame;
+    int write_failed; /* a block could not be written: retry it before new events */
+
+    uint64_t events, blocks_written, schemas_written, bytes_raw, bytes_out, rotations,
+        write_errors, bad_records;
+    int32_t c_events, c_blocks, c_bytes, c_errors;
+};
+
+static const char *const archive_keys[] = {
+    "path", "level", "block_kb", "block_seconds", "dictionary", "dictionary_kb", "rotate_bytes",
+    "rotate_seconds", "keep", "fsync", NULL};
+
+static void log_io(struct asink *s, const char *what, const char *path, int e)
+{
+    char buf[160];
+    etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "%s %s: %s", what, path,
+                 aos_strerror(e, buf, sizeof buf));
+}
+
+/* ---- Settings ------------------------------------------------------------------------ */
+
+struct unit {
+    const char *suffix;
+    uint64_t mult;
+};
+
+static etwhost_status get_amount(const etwhost_host_api *api, const etwhost_config *cfg,
+                                 const char *key, const struct unit *units, const char *example,
+                                 uint64_t *out, char *err, size_t err_len)
+{
+    int64_t v;
+    etwhost_status rc = api->config_get_i64(cfg, key, &v);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return ETWHOST_OK;
+    if (rc == ETWHOST_OK) {
+        if (v < 0)
+            return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                                "%s: must not be negative (got %lld)", key, (long long)v);
+        *out = (uint64_t)v;
+        return ETWHOST_OK;
+    }
+    const char *str;
+    size_t len;
+    if (api->config_get_str(cfg, key, &str, &len) != ETWHOST_OK)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "%s: expected a non-negative integer or a string like \"%s\"", key,
+                            example);
+    uint64_t n = 0;
+    size_t i = 0;
+    while (i < len && str[i] >= '0' && str[i] <= '9' && n < (UINT64_MAX - 9) / 10)
+        n = n * 10 + (uint64_t)(str[i++] - '0');
+    for (const struct unit *u = units; i > 0 && u->suffix != NULL; u++) {
+        size_t sl = strlen(u->suffix);
+        if (len - i == sl && memcmp(str + i, u->suffix, sl) == 0 && n <= UINT64_MAX / u->mult) {
+            *out = n * u->mult;
+            return ETWHOST_OK;
+        }
+    }
+    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                        "%s: cannot read \"%.*s\" (expected a number with an optional unit, "
+                        "like \"%s\")",
+                        key, (int)(len < 40 ? len : 40), str, example);
+}
+
+static etwhost_status get_int(const etwhost_host_api *api, const etwhost_config *cfg,
+                              const char *key, int64_t lo, int64_t hi, int64_t *out, char *err,
+                              size_t err_len)
+{
+    int64_t v;
+    etwhost_status rc = api->config_get_i64(cfg, key, &v);
+    if (rc == ETWHOST_ERR_NOTFOUND)
+        return ETWHOST_OK;
+    if (rc != ETWHOST_OK || v < lo || v > hi)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "%s: expected an integer from %lld to %lld", key, (long long)lo,
+                            (long long)hi);
+    *out = v;
+    return ETWHOST_OK;
+}
+
+static char *dupn(const char *str, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, str, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static int split_path(struct asink *s)
+{
+    const char *p = s->path;
+    const char *slash = strrchr(p, '/');
+#if defined(_WIN32)
+    const char *bs = strrchr(p, '\\');
+    if (bs && (!slash || bs > slash))
+        slash = bs;
+#endif
+    const char *base = slash ? slash + 1 : p;
+    s->dir = slash ? dupn(p, (size_t)(slash - p) == 0 ? 1 : (size_t)(slash - p)) : dupn(".", 1);
+    const char *dot = strrchr(base, '.');
+    if (dot == NULL || dot == base)
+        dot = base + strlen(base);
+    s->stem = dupn(base, (size_t)(dot - base));
+    s->fext = dupn(dot, strlen(dot));
+    return s->dir && s->stem && s->fext ? 0 : -1;
+}
+
+/* ---- Rotated names -------------------------------------------------------------------- */
+
+/* <stem>-YYYYMMDDTHHMMSSZ-<seq><ext>: 1 with *seq if name is one of ours. */
+static int parse_rotated(const struct asink *s, const char *name, uint64_t *seq)
+{
+    size_t sl = strlen(s->stem), el = strlen(s->fext), nl = strlen(name);
+    if (nl < sl + 18 + 7 + el || memcmp(name, s->stem, sl) != 0 || name[sl] != '-')
+        return 0;
+    if (memcmp(name + nl - el, s->fext, el) != 0)
+        return 0;
+    const char *t = name + sl + 1;
+    for (int i = 0; i < 16; i++) {
+        char c = t[i];
+        if (i == 8 ? c != 'T' : i == 15 ? c != 'Z' : (c < '0' || c > '9'))
+            return 0;
+    }
+    if (t[16] != '-')
+        return 0;
+    const char *q = t + 17, *end = name + nl - el;
+    if (end - q < 6)
+        return 0;
+    uint64_t v = 0;
+    for (; q < end; q++) {
+        if (*q < '0' || *q > '9' || v > UINT64_MAX / 10 - 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*q - '0');
+    }
+    *seq = v;
+    return 1;
+}
+
+struct scan {
+    struct asink *s;
+    uint64_t max_seq;
+    int any;
+    char **names;
+    uint64_t *seqs;
+    size_t n, cap;
+};
+
+static void scan_cb(void *ctx, const char *name)
+{
+    struct scan *sc = ctx;
+    uint64_t seq;
+    if (!parse_rotated(sc->s, name, &seq))
+        return;
+    if (!sc->any || seq > sc->max_seq)
+        sc->max_seq = seq;
+    sc->any = 1;
+    if (sc->n == sc->cap) {
+        size_t nc = sc->cap ? sc->cap * 2 : 16;
+        char **nn = realloc(sc->names, nc * sizeof *nn);
+        if (nn == NULL)
+            return;
+        sc->names = nn;
+        uint64_t *ns = realloc(sc->seqs, nc * sizeof *ns);
+        if (ns == NULL)
+            return;
+        sc->seqs = ns;
+        sc->cap = nc;
+    }
+    char *d = dupn(name, strlen(name));
+    if (d == NULL)
+        return;
+    sc->names[sc->n] = d;
+    sc->seqs[sc->n++] = seq;
+}
+
+static char *join_dir(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}
+
+/* Delete the oldest rotated files beyond 'keep'. */
+static void apply_keep(struct asink *s)
+{
+    struct scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.s = s;
+    if (s->keep == 0 || aos_list_dir(s->dir, scan_cb, &sc) != 0)
+        goto out;
+    while (sc.n > s->keep) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < sc.n; i++)
+            if (sc.seqs[i] < sc.seqs[oldest])
+                oldest = i;
+        char *p = join_dir(s->dir, sc.names[oldest]);
+        if (p) {
+            int e = aos_unlink(p);
+            if (e)
+                log_io(s, "cannot delete old archive", p, e);
+            free(p);
+        }
+        free(sc.names[oldest]);
+        sc.names[oldest] = sc.names[sc.n - 1];
+        sc.seqs[oldest] = sc.seqs[sc.n - 1];
+        sc.n--;
+    }
+out:
+    for (size_t i = 0; i < sc.n; i++)
+        free(sc.names[i]);
+    free(sc.names);
+    free(sc.seqs);
+}
+
+static char *rotated_path(const struct asink *s, uint64_t seq)
+{
+    int64_t ft = aos_now_filetime();
+    int64_t secs = ft / 10000000 - 11644473600LL;
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    char mid[64];
+    snprintf(mid, sizeof mid, "-%04d%02d%02dT%02d%02d%02dZ-%06llu", (int)y, (int)m, (int)d,
+             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (unsigned long long)seq);
+    size_t n = strlen(s->dir) + strlen(s->stem) + strlen(mid) + strlen(s->fext) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s%s", s->dir, s->stem, mid, s->fext);
+    return p;
+}
+
+/* ---- Frames ------------------------------------------------------------------------------ */
+
+/* Append the whole frame in s->frame to the file, undoing a partial write. */
+static int write_out(struct asink *s, const uint8_t *p, size_t n)
+{
+    int e = aos_write(&s->f, p, n);
+    if (e) {
+        log_io(s, "cannot write", s->path, e);
+        aos_truncate(&s->f, s->size);
+        s->write_errors++;
+        return -1;
+    }
+    s->size += n;
+    s->bytes_out += n;
+    return 0;
+}
+
+/*
+ * Build a frame in s->frame: header, meta, body (compressed with zstd when
+ * codec is CODEC_ZSTD).  a and b are the type-specific header words.
+ */
+static int build_frame(struct asink *s, unsigned type, unsigned codec, const uint8_t *meta,
+                       size_t meta_len, const uint8_t *body, size_t body_len, uint32_t count,
+                       uint64_t a, uint64_t b)
+{
+    s->frame.len = 0;
+    size_t bound = codec == CODEC_ZSTD ? ZSTD_compressBound(body_len) : body_len;
+    if (bytes_reserve(&s->frame, FRAME_HDR_SIZE + meta_len + bound))
+        return -1;
+    uint8_t *h = s->frame.p;
+    memset(h, 0, FRAME_HDR_SIZE);
+    if (meta_len)
+        memcpy(h + FRAME_HDR_SIZE, meta, meta_len);
+    uint8_t *dst = h + FRAME_HDR_SIZE + meta_len;
+    size_t stored = body_len;
+    if (codec == CODEC_ZSTD) {
+        ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_only);
+        if (type == FRAME_BLOCK && s->cdict)
+            ZSTD_CCtx_refCDict(s->cctx, s->cdict);
+        else
+            ZSTD_CCtx_refCDict(s->cctx, NULL);
+        stored = ZSTD_compress2(s->cctx, dst, bound, body, body_len);
+        if (ZSTD_isError(stored)) {
+            etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "zstd: %s", ZSTD_getErrorName(stored));
+            return -1;
+        }
+    } else if (body_len) {
+        memcpy(dst, body, body_len);
+    }
+    if (stored > 0xFFFFFFF0u || meta_len > 0xFFFFFFF0u || body_len > 0xFFFFFFF0u)
+        return -1;
+    w32(h, FRAME_MAGIC);
+    h[4] = (uint8_t)type;
+    h[5] = (uint8_t)codec;
+    w16(h + 6, FRAME_HDR_SIZE);
+    w32(h + 8, (uint32_t)meta_len);
+    w32(h + 12, (uint32_t)stored);
+    w32(h + 16, (uint32_t)body_len);
+    w32(h + 20, count);
+    w64(h + 24, a);
+    w64(h + 32, b);
+    w32(h + 40, crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
+    w32(h + 44, crc32c(0, h, 44));
+    s->frame.len = FRAME_HDR_SIZE + meta_len + stored;
+    return 0;
+}
+
+static int add_ref(struct idx_ref **v, size_t *n, size_t *cap, uint64_t off, uint64_t id)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct idx_ref *nv = realloc(*v, nc * sizeof *nv);
+        if (nv == NULL)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[*n].off = off;
+    (*v)[*n].id = id;
+    (*n)++;
+    return 0;
+}
+
+static int write_dict_frame(struct asink *s)
+{
+    uint64_t off = s->size;
+    if (build_frame(s, FRAME_DICT, CODEC_NONE, NULL, 0, s->dict, s->dict_len, 0, s->dict_id, 0) ||
+        write_out(s, s->frame.p, s->frame.len))
+        return -1;
+    return add_ref(&s->dframes, &s->ndframes, &s->dframes_cap, off, s->dict_id);
+}
+
+/* Start a new live file: header (and the dictionary, when there is one). */
+static int open_file(struct asink *s)
+{
+    int e = aos_create(s->path, &s->f);
+    if (e) {
+        log_io(s, "cannot create", s->path, e);
+        s->write_errors++;
+        return -1;
+    }
+    s->is_open = 1;
+    s->size = 0;
+    s->gen++;
+    s->opened_ns = aos_monotonic_ns();
+    s->nblocks = s->nidx_provs = s->nsframes = s->ndframes = 0;
+    s->file_events = 0;
+    prov_table_reset(&s->fprov);
+    uint8_t h[FILE_HDR_SIZE];
+    memset(h, 0, sizeof h);
+    memcpy(h, FILE_MAGIC, 8);
+    w16(h + 8, FORMAT_MAJOR);
+    w16(h + 10, FORMAT_MINOR);
+    w32(h + 12, FILE_HDR_SIZE);
+    w64(h + 16, (uint64_t)aos_now_filetime());
+    w32(h + 24, (uint32_t)(s->block_bytes));
+    w32(h + 28, (uint32_t)s->level);
+    w32(h + 60, crc32c(0, h, 60));
+    if (write_out(s, h, sizeof h)) {
+        aos_close(&s->f);
+        s->is_open = 0;
+        return -1;
+    }
+    if (s->dict && write_dict_frame(s))
+        return -1;
+    return 0;
+}
+
+/* Index frame and footer; the file is complete afterwards. */
+static int finish_file(struct asink *s)
+{
+    struct bytes ix = {0};
+    uint8_t t[64];
+    int rc = 0;
+    w32(t, (uint32_t)s->nblocks);
+    w32(t + 4, (uint32_t)s->nsframes);
+    w32(t + 8, (uint32_t)s->ndframes);
+    w32(t + 12, s->fprov.n);
+    w64(t + 16, s->file_events);
+    rc |= bytes_put(&ix, t, 24);
+    for (uint32_t i = 0; i < s->fprov.n; i++) {
+        const struct prov *p = &s->fprov.v[i];
+        rc |= bytes_put(&ix, p->guid, 16);
+        w16(t, p->name_len);
+        rc |= bytes_put(&ix, t, 2);
+        rc |= bytes_put(&ix, s->fprov.names.p + p->name_off, p->name_len);
+    }
+    for (size_t i = 0; i < s->nblocks; i++) {
+        const struct idx_block *b = &s->blocks[i];
+        w64(t, b->off);
+        w32(t + 8, b->len);
+        w32(t + 12, b->count);
+        w64(t + 16, (uint64_t)b->tmin);
+        w64(t + 24, (uint64_t)b->tmax);
+        w32(t + 32, b->nprov);
+        rc |= bytes_put(&ix, t, 36);
+        for (uint32_t k = 0; k < b->nprov; k++) {
+            w16(t, s->idx_provs[b->prov_first + k]);
+            rc |= bytes_put(&ix, t, 2);
+        }
+    }
+    for (size_t i = 0; i < s->nsframes; i++) {
+        w64(t, s->sframes[i].off);
+        w64(t + 8, s->sframes[i].id);
+        rc |= bytes_put(&ix, t, 16);
+    }
+    for (size_t i = 0; i < s->ndframes; i++) {
+        w64(t, s->dframes[i].off);
+        w64(t + 8, s->dframes[i].id);
+        rc |= bytes_put(&ix, t, 16);
+    }
+    uint64_t off = s->size;
+    if (rc || build_frame(s, FRAME_INDEX, CODEC_ZSTD, NULL, 0, ix.p, ix.len, 0, s->nblocks,
+                          s->file_events)) {
+        bytes_free(&ix);
+        return -1;
+    }
+    bytes_free(&ix);
+    size_t flen = s->frame.len;
+    if (write_out(s, s->frame.p, flen))
+        return -1;
+    uint8_t f[FOOTER_SIZE];
+    w64(f, off);
+    w64(f + 8, flen);
+    w64(f + 16, s->file_events);
+    w32(f + 24, crc32c(0, f, 24));
+    w32(f + 28, FOOTER_MAGIC);
+    return write_out(s, f, sizeof f);
+}
+
+static void close_file(struct asink *s, int finish)
+{
+    if (!s->is_open)
+        return;
+    if (finish)
+        finish_file(s);
+    if (s->fsync_mode != FSYNC_NEVER) {
+        int e = aos_sync(&s->f);
+        if (e)
+            log_io(s, "cannot sync", s->path, e);
+    }
+    aos_close(&s->f);
+    s->is_open = 0;
+}
+
+static int rotate_to_next(struct asink *s, const char *why)
+{
+    char *dst = rotated_path(s, s->next_seq);
+    if (dst == NULL)
+        return -1;
+    int e = aos_rename(s->path, dst);
+    if (e) {
+        log_io(s, "cannot rotate", s->path, e);
+        free(dst);
+        s->write_errors++;
+        return -1;
+    }
+    etwhost_logf(s->api, s->h, ETWHOST_LOG_INFO, "rotated %s to %s (%s)", s->path, dst, why);
+    free(dst);
+    s->next_seq++;
+    s->rotations++;
+    if (s->fsync_mode != FSYNC_NEVER)
+        aos_sync_dir(s->dir);
+    apply_keep(s);
+    return 0;
+}
+
+static int rotate(struct asink *s)
+{
+    close_file(s, 1);
+    return rotate_to_next(s, "size or age limit");
+}
+
+/* ---- Blocks ------------------------------------------------------------------------------ */
+
+static struct schema_ent *schema_find(struct asink *s, uint64_t id)
+{
+    if (s->schema_slots == 0)
+        return NULL;
+    uint32_t j = (uint32_t)(id ^ id >> 29) & (s->schema_slots - 1);
+    while (s->schemas[j].id) {
+        if (s->schemas[j].id == id)
+            return &s->schemas[j];
+        j = (j + 1) & (s->schema_slots - 1);
+    }
+    return NULL;
+}
+
+static struct schema_ent *schema_add(struct asink *s, uint64_t id, const uint8_t *p, size_t n)
+{
+    if ((s->nschemas + 1) * 2 > s->schema_slots) {
+        uint32_t ns = s->schema_slots ? s->schema_slots * 2 : 256;
+        struct schema_ent *nt = calloc(ns, sizeof *nt);
+        if (nt == NULL)
+            return NULL;
+        for (uint32_t i = 0; i < s->schema_slots; i++) {
+            if (!s->schemas[i].id)
+                continue;
+            uint32_t j = (uint32_t)(s->schemas[i].id ^ s->schemas[i].id >> 29) & (ns - 1);
+            while (nt[j].id)
+                j = (j + 1) & (ns - 1);
+            nt[j] = s->schemas[i];
+        }
+        free(s->schemas);
+        s->schemas = nt;
+        s->schema_slots = ns;
+    }
+    uint8_t *copy = malloc(n ? n : 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, p, n);
+    uint32_t j = (uint32_t)(id ^ id >> 29) & (s->schema_slots - 1);
+    while (s->schemas[j].id)
+        j = (j + 1) & (s->schema_slots - 1);
+    struct schema_ent *e = &s->schemas[j];
+    e->id = id;
+    e->bytes = copy;
+    e->len = n;
+    e->written_gen = 0;
+    s->nschemas++;
+    return e;
+}
+
+/* Write the schema frames the block needs that this file does not have yet. */
+static int write_block_schemas(struct asink *s)
+{
+    for (uint32_t i = 0; i < s->nbschemas; i++) {
+        struct schema_ent *e = schema_find(s, s->bschemas[i]);
+        if (e == NULL || e->written_gen == s->gen)
+            continue;
+        uint8_t meta[8];
+        w64(meta, e->id);
+        uint64_t off = s->size;
+        if (build_frame(s, FRAME_SCHEMA, CODEC_ZSTD, NULL, 0, e->bytes, e->len, 0, e->id, 0) ||
+            write_out(s, s->frame.p, s->frame.len) ||
+            add_ref(&s->sframes, &s->nsframes, &s->sframes_cap, off, e->id))
+            return -1;
+        e->written_gen = s->gen;
+        s->schemas_written++;
+    }
+    return 0;
+}
+
+/* Train the dictionary once enough block bodies were collected. */
+static void maybe_train(struct asink *s)
+{
+    if (!s->dict_wanted || s->dict || s->dict_failed)
+        return;
+    /* Samples: the body cut into pieces about the size of a small block. */
+    size_t piece = 16 * 1024;
+    size_t off = 0;
+    for (size_t i = 0; i < s->ntrain; i++)
+        off += s->train_sizes[i];
+    size_t nsamples = 0;
+    size_t *sizes = NULL;
+    for (size_t pos = 0; pos < s->train.len; pos += piece) {
+        size_t *ns = realloc(sizes, (nsamples + 1) * sizeof *ns);
+        if (ns == NULL) {
+            free(sizes);
+            return;
+        }
+        sizes = ns;
+        sizes[nsamples++] = s->train.len - pos < piece ? s->train.len - pos : piece;
+    }
+    if (s->train.len < (size_t)s->dict_bytes * 8 || nsamples < 8) {
+        free(sizes);
+        return; /* not enough yet */
+    }
+    uint8_t *d = malloc(s->dict_bytes);
+    if (d == NULL) {
+        free(sizes);
+        return;
+    }
+    size_t n = ZDICT_trainFromBuffer(d, s->dict_bytes, s->train.p, sizes, (unsigned)nsamples);
+    free(sizes);
+    if (ZDICT_isError(n)) {
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
+                     "dictionary training failed (%s); blocks are compressed without one",
+                     ZDICT_getErrorName(n));
+        free(d);
+        s->dict_failed = 1;
+        bytes_free(&s->train);
+        return;
+    }
+    s->cdict = ZSTD_createCDict(d, n, s->level);
+    if (s->cdict == NULL) {
+        free(d);
+        s->dict_failed = 1;
+        return;
+    }
+    s->dict = d;
+    s->dict_len = n;
+    s->dict_id = ZDICT_getDictID(d, n);
+    bytes_free(&s->train);
+    if (s->is_open)
+        write_dict_frame(s);
+}
+
+static void reset_block(struct asink *s)
+{
+    s->rows.len = s->ext.len = s->data.len = s->extra.len = 0;
+    s->n = 0;
+    s->raw_bytes = 0;
+    s->last_ts = s->last_raw = 0;
+    prov_table_reset(&s->bprov);
+    s->nbschemas = 0;
+    s->last_schema_id = 0;
+    s->last_prov = -1;
+}
+
+/* Compress and append the current block.  0, or -1 (the block is kept for a retry). */
+static int flush_block(struct asink *s)
+{
+    if (s->n == 0)
+        return 0;
+    if (s->is_open) {
+        int age = s->rotate_ns && aos_monotonic_ns() - s->opened_ns >= s->rotate_ns;
+        int big = s->rotate_bytes && s->size > FILE_HDR_SIZE &&
+                  s->size + s->raw_bytes / 4 > s->rotate_bytes;
+        if ((age || big) && rotate(s))
+            return -1;
+    }
+    if (!s->is_open && open_file(s))
+        return -1;
+    if (write_block_schemas(s))
+        return -1;
+    /* Body: the fixed parts transposed byte by byte, then the variable columns. */
+    size_t n = s->n, hdr = (size_t)REC_FIXED * n;
+    s->body.len = 0;
+    if (bytes_reserve(&s->body, hdr + s->ext.len + s->data.len + s->extra.len))
+        return -1;
+    uint8_t *o = s->body.p;
+    const uint8_t *rows = s->rows.p;
+    for (size_t j = 0; j < REC_FIXED; j++) {
+        uint8_t *col = o + j * n;
+        const uint8_t *src = rows + j;
+        for (size_t i = 0; i < n; i++)
+            col[i] = src[i * REC_FIXED];
+    }
+    size_t pos = hdr;
+    memcpy(o + pos, s->ext.p, s->ext.len);
+    pos += s->ext.len;
+    memcpy(o + pos, s->data.p, s->data.len);
+    pos += s->data.len;
+    memcpy(o + pos, s->extra.p, s->extra.len);
+    pos += s->extra.len;
+    s->body.len = pos;
+    if (s->dict_wanted && !s->dict && !s->dict_failed) {
+        bytes_put(&s->train, s->body.p, s->body.len);
+        maybe_train(s);
+    }
+    /* Meta: dictionary id, providers, schema ids. */
+    struct bytes meta = {0};
+    uint8_t t[24];
+    int rc = 0;
+    w32(t, s->dict ? s->dict_id : 0);
+    w16(t + 4, s->bprov.n);
+    rc |= bytes_put(&meta, t, 6);
+    for (uint32_t i = 0; i < s->bprov.n; i++) {
+        const struct prov *p = &s->bprov.v[i];
+        rc |= bytes_put(&meta, p->guid, 16);
+        w16(t, p->name_len);
+        rc |= bytes_put(&meta, t, 2);
+        rc |= bytes_put(&meta, s->bprov.names.p + p->name_off, p->name_len);
+    }
+    w16(t, s->nbschemas);
+    rc |= bytes_put(&meta, t, 2);
+    for (uint32_t i = 0; i < s->nbschemas; i++) {
+        w64(t, s->bschemas[i]);
+        rc |= bytes_put(&meta, t, 8);
+    }
+    uint64_t off = s->size;
+    if (rc || build_frame(s, FRAME_BLOCK, CODEC_ZSTD, meta.p, meta.len, s->body.p, s->body.len,
+                          s->n, (uint64_t)s->tmin, (uint64_t)s->tmax)) {
+        bytes_free(&meta);
+        return -1;
+    }
+    bytes_free(&meta);
+    if (write_out(s, s->frame.p, s->frame.len))
+        return -1;
+    /* Index entry, with the block's providers as file-level indexes. */
+    if (s->nblocks == s->blocks_cap) {
+        size_t nc = s->blocks_cap ? s->blocks_cap * 2 : 64;
+        struct idx_block *nb = realloc(s->blocks, nc * sizeof *nb);
+        if (nb == NULL)
+            return -1;
+        s->blocks = nb;
+        s->blocks_cap = nc;
+    }
+    if (s->nidx_provs + s->bprov.n > s->idx_provs_cap) {
+        size_t nc = s->idx_provs_cap ? s->idx_provs_cap : 256;
+        while (nc < s->nidx_provs + s->bprov.n)
+            nc *= 2;
+        uint32_t *np = realloc(s->idx_provs, nc * sizeof *np);
+        if (np == NULL)
+            return -1;
+        s->idx_provs = np;
+        s->idx_provs_cap = nc;
+    }
+    struct idx_block *b = &s->blocks[s->nblocks++];
+    b->off = off;
+    b->len = (uint32_t)s->frame.len;
+    b->count = s->n;
+    b->tmin = s->tmin;
+    b->tmax = s->tmax;
+    b->prov_first = (uint32_t)s->nidx_provs;
+    b->nprov = 0;
+    for (uint32_t i = 0; i < s->bprov.n; i++) {
+        const struct prov *p = &s->bprov.v[i];
+        int32_t fi = prov_index(&s->fprov, p->guid, (const char *)s->bprov.names.p + p->name_off,
+                                p->name_len);
+        if (fi >= 0) {
+            s->idx_provs[s->nidx_provs++] = (uint32_t)fi;
+            b->nprov++;
+        }
+    }
+    if (s->fsync_mode == FSYNC_BLOCK) {
+        int e = aos_sync(&s->f);
+        if (e)
+            log_io(s, "cannot sync", s->path, e);
+    }
+    s->file_events += s->n;
+    s->blocks_written++;
+    s->bytes_raw += s->body.len;
+    s->api->counter_add(s->h, s->c_blocks, 1);
+    s->api->counter_add(s->h, s->c_bytes, (int64_t)s->frame.len);
+    reset_block(s);
+    return 0;
+}
+
+/* Block-local schema index (1-based) of id; 0 when the table is full. */
+static uint32_t block_schema(struct asink *s, uint64_t id)
+{
+    if (id == s->last_schema_id && s->last_schema_idx)
+        return s->last_schema_idx;
+    for (uint32_t i = 0; i < s->nbschemas; i++) {
+        if (s->bschemas[i] == id) {
+            s->last_schema_id = id;
+            s->last_schema_idx = i + 1;
+            return i + 1;
+        }
+    }
+    if (s->nbschemas >= MAX_BLOCK_TABLE)
+        return 0;
+    if (s->nbschemas == s->bschemas_cap) {
+        uint32_t nc = s->bschemas_cap ? s->bschemas_cap * 2 : 64;
+        uint64_t *nv = realloc(s->bschemas, nc * sizeof *nv);
+        if (nv == NULL)
+            return 0;
+        s->bschemas = nv;
+        s->bschemas_cap = nc;
+    }
+    s->bschemas[s->nbschemas++] = id;
+    s->last_schema_id = id;
+    s->last_schema_idx = s->nbschemas;
+    return s->nbschemas;
+}
+
+/* Add one event to the block.  0, 1 (skipped: counted), -1 out of memory. */
+static int add_event(struct asink *s, const etwhost_event *ev)
+{
+    const uint8_t *r;
+    size_t rl;
+    if (s->api->event_record(ev, &r, &rl) != ETWHOST_OK || rl < REC_FIXED || r[0] != 1) {
+        s->bad_records++;
+        return 1;
+    }
+    uint32_t el = r32(r + REC_EXT_LEN), dl = r32(r + REC_DATA_LEN), xl = r32(r + REC_EXTRA_LEN);
+    uint32_t nl = r16(r + REC_NAME_LEN);
+    if ((uint64_t)REC_FIXED + el + dl + xl + nl != rl) {
+        s->bad_records++;
+        return 1;
+    }
+    /* A block's tables hold 65535 entries: a block that would need more is written first. */
+    if (s->bprov.n >= MAX_BLOCK_TABLE - 1 || s->nbschemas >= MAX_BLOCK_TABLE - 1)
+        if (flush_block(s))
+            return -1;
+    uint32_t sidx = 0;
+    if (s->has_schema_api) {
+        const uint8_t *sb;
+        size_t sl;
+        uint64_t id;
+        if (s->api->event_schema(ev, &sb, &sl, &id) == ETWHOST_OK && id != 0) {
+            if (schema_find(s, id) == NULL && schema_add(s, id, sb, sl) == NULL)
+                return -1;
+            sidx = block_schema(s, id);
+        }
+    }
+    const uint8_t *v = r + REC_FIXED;
+    const char *name = (const char *)(v + el + dl + xl);
+    int32_t pidx;
+    if (s->last_prov >= 0 && nl == s->last_prov_nlen && nl <= sizeof s->last_prov_name &&
+        memcmp(s->last_prov_guid, r + REC_PROVIDER, 16) == 0 &&
+        memcmp(s->last_prov_name, name, nl) == 0) {
+        pidx = s->last_prov;
+    } else {
+        pidx = prov_index(&s->bprov, r + REC_PROVIDER, name, nl);
+        if (pidx < 0)
+            return -1;
+        s->last_prov = pidx;
+        memcpy(s->last_prov_guid, r + REC_PROVIDER, 16);
+        s->last_prov_nlen = nl;
+        if (nl <= sizeof s->last_prov_name)
+            memcpy(s->last_prov_name, name, nl);
+        else
+            s->last_prov = -1;
+    }
+    if (bytes_reserve(&s->rows, REC_FIXED) || bytes_reserve(&s->ext, el) ||
+        bytes_reserve(&s->data, dl) || bytes_reserve(&s->extra, xl))
+        return -1;
+    uint8_t *row = s->rows.p + s->rows.len;
+    memcpy(row, r, REC_FIXED);
+    int64_t ts = (int64_t)r64(r + REC_TIMESTAMP), raw = (int64_t)r64(r + REC_RAW_TIMESTAMP);
+    w64(row + REC_TIMESTAMP, (uint64_t)ts - (uint64_t)s->last_ts);
+    w64(row + REC_RAW_TIMESTAMP, (uint64_t)raw - (uint64_t)s->last_raw);
+    w16(row + REC_NAME_LEN, (uint32_t)pidx);
+    w16(row + REC_RESERVED, sidx);
+    s->rows.len += REC_FIXED;
+    memcpy(s->ext.p + s->ext.len, v, el);
+    s->ext.len += el;
+    memcpy(s->data.p + s->data.len, v + el, dl);
+    s->data.len += dl;
+    memcpy(s->extra.p + s->extra.len, v + el + dl, xl);
+    s->extra.len += xl;
+    if (s->n == 0) {
+        s->tmin = s->tmax = ts;
+        s->block_started_ns = aos_monotonic_ns();
+    } else {
+        if (ts < s->tmin)
+            s->tmin = ts;
+        if (ts > s->tmax)
+            s->tmax = ts;
+    }
+    s->last_ts = ts;
+    s->last_raw = raw;
+    s->n++;
+    s->raw_bytes += REC_FIXED + el + dl + xl;
+    return 0;
+}
+
+/* ---- Plugin callbacks ------------------------------------------------------------------- */
+
+static void ETWHOST_CALL archive_destroy(void *inst);
+
+static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost_host_api *api,
+                                                  const etwhost_config *cfg, void **out,
+                                                  char *err, size_t err_len)
+{
+    static const struct unit bytes_units[] = {{"", 1}, {"K", 1024}, {"M", 1 << 20},
+                                              {"G", 1 << 30}, {NULL, 0}};
+    static const struct unit time_units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600},
+                                             {"d", 86400}, {NULL, 0}};
+    crc_init();
+    if (!ETWHOST_API_HAS(api, event_record))
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "the host is too old for the archive sink (needs event_record)");
+    struct asink *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+    *out = s;
+    s->h = h;
+    s->api = api;
+    s->has_schema_api = ETWHOST_API_HAS(api, event_schema);
+    s->f.h = AOS_NO_FILE;
+    s->last_prov = -1;
+    const char *p;
+    size_t pl;
+    if (api->config_get_str(cfg, "path", &p, &pl) != ETWHOST_OK || pl == 0)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "path: required (the archive file to write, e.g. \"trace.etwa\")");
+    s->path = dupn(p, pl);
+    if (s->path == NULL || split_path(s))
+        return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+    int64_t v = 6;
+    etwhost_status st = get_int(api, cfg, "level", 1, 19, &v, err, err_len);
+    if (st)
+        return st;
+    s->level = (int)v;
+    v = 4096;
+    if ((st = get_int(api, cfg, "block_kb", 16, 262144, &v, err, err_len)))
+        return st;
+    s->block_bytes = (uint64_t)v * 1024;
+    v = 5;
+    if ((st = get_int(api, cfg, "block_seconds", 0, 86400, &v, err, err_len)))
+        return st;
+    s->block_ns = (uint64_t)v * 1000000000ull;
+    int32_t b = 0;
+    st = api->config_get_bool(cfg, "dictionary", &b);
+    if (st != ETWHOST_OK && st != ETWHOST_ERR_NOTFOUND)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "dictionary: expected true or false");
+    s->dict_wanted = st == ETWHOST_OK && b;
+    v = 64;
+    if ((st = get_int(api, cfg, "dictionary_kb", 1, 1024, &v, err, err_len)))
+        return st;
+    s->dict_bytes = (uint32_t)v * 1024;
+    uint64_t amount = 0;
+    if ((st = get_amount(api, cfg, "rotate_bytes", bytes_units, "256M", &amount, err, err_len)))
+        return st;
+    s->rotate_bytes = amount;
+    amount = 0;
+    if ((st = get_amount(api, cfg, "rotate_seconds", time_units, "1h", &amount, err, err_len)))
+        return st;
+    s->rotate_ns = amount * 1000000000ull;
+    v = 10;
+    if ((st = get_int(api, cfg, "keep", 0, 1000000, &v, err, err_len)))
+        return st;
+    s->keep = (uint32_t)v;
+    s->fsync_mode = FSYNC_ROTATE;
+    if (api->config_get_str(cfg, "fsync", &p, &pl) == ETWHOST_OK) {
+        if (pl == 5 && memcmp(p, "never", 5) == 0)
+            s->fsync_mode = FSYNC_NEVER;
+        else if (pl == 6 && memcmp(p, "rotate", 6) == 0)
+            s->fsync_mode = FSYNC_ROTATE;
+        else if (pl == 5 && memcmp(p, "block", 5) == 0)
+            s->fsync_mode = FSYNC_BLOCK;
+        else
+            return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                                "fsync: expected one of \"never\", \"rotate\", \"block\"");
+    }
+    s->cctx = ZSTD_createCCtx();
+    if (s->cctx == NULL)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, s->level);
+    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 0);
+    /* Continue the sequence of rotated names after a restart. */
+    struct scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.s = s;
+    aos_list_dir(s->dir, scan_cb, &sc);
+    s->next_seq = sc.any ? sc.max_seq + 1 : 1;
+    for (size_t i = 0; i < sc.n; i++)
+        free(sc.names[i]);
+    free(sc.names);
+    free(sc.seqs);
+    /* A live file left behind (e.g. by a crash) is kept, under a rotated name. */
+    uint64_t size;
+    if (aos_size(s->path, &size) == 0) {
+        if (size == 0)
+            aos_unlink(s->path);
+        else if (rotate_to_next(s, "left by an earlier run"))
+            return etwhost_errf(err, err_len, ETWHOST_ERR_IO,
+                                "%s exists and cannot be rotated away", s->path);
+    }
+    s->c_events = api->counter_register(h, "events");
+    s->c_blocks = api->counter_register(h, "blocks");
+    s->c_bytes = api->counter_register(h, "bytes");
+    s->c_errors = api->counter_register(h, "errors");
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL archive_write(void *inst, const etwhost_event *const *events,
+                                                 uint32_t count, uint32_t *accepted)
+{
+    struct asink *s = inst;
+    *accepted = 0;
+    if (s->write_failed) {
+        /* The previous block is still waiting: write it before taking more. */
+        if (flush_block(s))
+            return ETWHOST_RETRY;
+        s->write_failed = 0;
+    }
+    if (s->n && s->block_ns && aos_monotonic_ns() - s->block_started_ns >= s->block_ns &&
+        flush_block(s)) {
+        s->write_failed = 1;
+        return ETWHOST_RETRY;
+    }
+    uint32_t i = 0;
+    for (; i < count; i++) {
+        int rc = add_event(s, events[i]);
+        if (rc < 0) {
+            *accepted = i;
+            s->api->counter_add(s->h, s->c_errors, 1);
+            return i ? ETWHOST_RETRY : ETWHOST_ERR_NOMEM;
+        }
+        if (rc == 0)
+            s->events++;
+        if (s->raw_bytes >= s->block_bytes || s->n >= MAX_BLOCK_RECORDS) {
+            if (flush_block(s)) {
+                /* Accepted: the block stays in memory and is retried first next time. */
+                s->write_failed = 1;
+                *accepted = i + 1;
+                s->api->counter_add(s->h, s->c_events, i + 1);
+                return ETWHOST_RETRY;
+            }
+        }
+    }
+    *accepted = count;
+    s->api->counter_add(s->h, s->c_events, count);
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL archive_flush(void *inst)
+{
+    struct asink *s = inst;
+    if (flush_block(s)) {
+        s->write_failed = 1;
+        return ETWHOST_ERR_IO;
+    }
+    s->write_failed = 0;
+    return ETWHOST_OK;
+}
+
+static etwhost_status ETWHOST_CALL archive_close(void *inst, char *err, size_t err_len)
+{
+    struct asink *s = inst;
+    etwhost_status st = ETWHOST_OK;
+    if (flush_block(s))
+        st = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "%s: %u events could not be written",
+                          s->path, s->n);
+    close_file(s, 1);
+    return st;
+}
+
+static void ETWHOST_CALL archive_destroy(void *inst)
+{
+    struct asink *s = inst;
+    if (s == NULL)
+        return;
+    if (s->is_open)
+        close_file(s, 1);
+    free(s->path);
+    free(s->dir);
+    free(s->stem);
+    free(s->fext);
+    bytes_free(&s->rows);
+    bytes_free(&s->ext);
+    bytes_free(&s->data);
+    bytes_free(&s->extra);
+    bytes_free(&s->body);
+    bytes_free(&s->frame);
+    bytes_free(&s->train);
+    free(s->train_sizes);
+    prov_table_free(&s->bprov);
+    prov_table_free(&s->fprov);
+    free(s->bschemas);
+    for (uint32_t i = 0; i < s->schema_slots; i++)
+        free(s->schemas[i].bytes);
+    free(s->schemas);
+    free(s->blocks);
+    free(s->idx_provs);
+    free(s->sframes);
+    free(s->dframes);
+    ZSTD_freeCCtx(s->cctx);
+    ZSTD_freeCDict(s->cdict);
+    free(s->dict);
+    free(s);
+}
+
+static etwhost_status ETWHOST_CALL archive_stats(void *inst, char *buf, size_t cap,
+                                                 size_t *needed)
+{
+    struct asink *s = inst;
+    char tmp[512];
+    int n = snprintf(tmp, sizeof tmp,
+                     "{\"events\":%llu,\"blocks\":%llu,\"schemas_written\":%llu,"
+                     "\"bytes_raw\":%llu,\"bytes_written\":%llu,\"rotations\":%llu,"
+                     "\"write_errors\":%llu,\"bad_records\":%llu,\"dictionary\":%s}",
+                     (unsigned long long)s->events, (unsigned long long)s->blocks_written,
+                     (unsigned long long)s->schemas_written, (unsigned long long)s->bytes_raw,
+                     (unsigned long long)s->bytes_out, (unsigned long long)s->rotations,
+                     (unsigned long long)s->write_errors, (unsigned long long)s->bad_records,
+                     s->dict ? "true" : "false");
+    if (n < 0)
+        return ETWHOST_ERR;
+    if (needed)
+        *needed = (size_t)n + 1;
+    if (cap < (size_t)n + 1)
+        return ETWHOST_ERR_RANGE;
+    memcpy(buf, tmp, (size_t)n + 1);
+    return ETWHOST_OK;
+}
+
+static const etwhost_plugin archive_plugin = {
+    sizeof(etwhost_plugin),
+    ETWHOST_ABI_MAJOR,
+    ETWHOST_ABI_MINOR,
+    ETWHOST_KIND_SINK,
+    0,
+    "archive",
+    "1.0",
+    "compressed, self-describing event archive (.etwa): raw records + schemas in zstd blocks",
+    0,
+    0,
+    archive_keys,
+    archive_create,
+    archive_destroy,
+    NULL,
+    archive_write,
+    archive_flush,
+    archive_close,
+    archive_stats,
+};
+
+ETWHOST_PLUGIN_DEFINE(archive_plugin)
