@@ -629,7 +629,7 @@ TEST(event_nesting_deeper_than_limit_is_safe)
     fx_free(&f);
 }
 
-TEST(event_many_members_use_linear_duplicate_check)
+TEST(event_many_members_use_hashed_duplicate_check)
 {
     struct fx f;
     fx_init(&f, NULL, 0);
