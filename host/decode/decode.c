@@ -536,8 +536,9 @@ static void finish(struct decoder *d, struct event *ev, uint16_t status)
 static void ensure_header(struct decoder *d, const struct record *rec, struct event *ev)
 {
     if (ev->rec != rec || ev->hdr.decode_status != ETWHOST_DECODE_PENDING)
-        event_set_record(ev, rec, d->cache ? schema_cache_record_provider_name(d->cache, rec)
-                                           : NULL);
+        event_set_record(ev, rec, rec->provider_name ? rec->provider_name
+                                  : d->cache ? schema_cache_record_provider_name(d->cache, rec)
+                                             : NULL);
 }
 
 int decode_with_schema(struct decoder *d, const struct record *rec, const struct schema *s,

@@ -325,12 +325,26 @@ const struct schema *schema_cache_find(struct schema_cache *c, const struct sche
 {
     c->st.lookups++;
     struct centry *e = find_key(c, key, key_hash(key));
-    if (e == NULL || e->s == NULL) {
+    const struct schema *s = e ? e->s : NULL;
+    /*
+     * Classic schemas registered for either pointer size (ptr_size 0) serve
+     * both; they also win over a negative entry of the exact key recorded
+     * before they arrived.
+     */
+    if (key->kind == SCHEMA_KEY_CLASSIC && key->ptr_size != 0 &&
+        (s == NULL || (s->flags & SCHEMA_F_NEGATIVE))) {
+        struct schema_key any = *key;
+        any.ptr_size = 0;
+        struct centry *e0 = find_key(c, &any, key_hash(&any));
+        if (e0 && e0->s && !(e0->s->flags & SCHEMA_F_NEGATIVE))
+            s = e0->s;
+    }
+    if (s == NULL) {
         c->st.misses++;
         return NULL;
     }
     c->st.hits++;
-    return e->s;
+    return s;
 }
 
 /* Common insert; 'owned' says whether s is ours to free. */

@@ -426,7 +426,8 @@ int tdhinfo_build(const struct schema *s, unsigned ds, struct buf *out)
     size_t fixed = TDH_EVENT_INFO_HEADER + (size_t)s->nfields * TDH_PROPERTY_INFO_SIZE;
     for (uint32_t i = 0; i < s->nfields; i++) {
         const struct schema_field *f = &s->fields[i];
-        if (f->arity == SCHEMA_ARITY_TL_VCOUNT || f->arity == SCHEMA_ARITY_CUSTOM)
+        /* TraceLogging variable counts, custom fields, arrays to the payload end. */
+        if (f->arity > SCHEMA_ARITY_FIELD)
             return ERR_UNSUPPORTED;
         if (f->first > 0xFFFF || f->nmembers > 0xFFFF || f->count > 0xFFFF ||
             f->length > 0xFFFF)

@@ -190,6 +190,21 @@ TEST(schema_cache_keys_priorities_negative)
     schema_cache_forget_borrowed(c);
     ASSERT(schema_cache_find(c, &kc) == NULL);
 
+    /* A classic schema for either pointer size serves both, even over a negative entry. */
+    struct schema_key k4 = kc, k0 = kc;
+    k4.ptr_size = 4;
+    k4.opcode = k0.opcode = 11;
+    k0.ptr_size = 0;
+    ASSERT_OK(schema_cache_insert_negative(c, &k4));
+    ASSERT(schema_cache_find(c, &k4)->flags & SCHEMA_F_NEGATIVE);
+    schema_builder_init(&b, SCHEMA_SRC_MOF);
+    schema_builder_add(&b, &f);
+    struct schema *any = build(&b, 1);
+    ASSERT_OK(schema_cache_insert(c, &k0, any));
+    ASSERT(schema_cache_find(c, &k4) == any);
+    k4.ptr_size = 8;
+    ASSERT(schema_cache_find(c, &k4) == any);
+
     /* Many keys: the table grows and everything is still found. */
     for (unsigned i = 0; i < 5000; i++) {
         struct schema_key ki = {.kind = SCHEMA_KEY_MANIFEST, .id = (uint16_t)i, .guid = prov_m};
@@ -205,7 +220,7 @@ TEST(schema_cache_keys_priorities_negative)
     schema_cache_get_stats(c, &st);
     ASSERT_EQ(st.duplicates, 1);
     ASSERT_EQ(st.replaced, 1);
-    ASSERT_EQ(st.schemas, 1);
+    ASSERT_EQ(st.schemas, 2);
     schema_cache_free(c);
 }
 
