@@ -45,6 +45,8 @@
 #define DRAIN_BACKOFF_MAX 30000u
 #define SPOOL_SYNC_MS 1000u     /* fsync + ack file this often while dirty */
 #define SPOOL_BLOCK_AGE_MS 200u /* an open spool block is written after this long */
+#define PROBE_MS 1000u          /* while all brokers are down, ask for metadata this often */
+#define ORDER_HOLD_MS 5000u     /* longest wait for queued messages to reach the spool first */
 
 enum counter_ids {
     C_PRODUCED,
@@ -104,6 +106,8 @@ struct ksink {
     atomic_int brokers_down;
     atomic_int fatal_pending;
     atomic_int flush_req; /* flush/close waiting: the service thread ignores linger.ms */
+    atomic_int purge_req; /* brokers just went down: move the producer queue to the spool */
+    uint64_t hold_until_ms; /* under mu: new events wait for that move until then */
     int closed;
 
     /* Spool and drain state (under mu). */
@@ -115,6 +119,7 @@ struct ksink {
     uint32_t drain_backoff_ms;
     struct kspool_stats sp_last; /* for counter deltas; the final state after close */
     uint64_t last_sync_ms;
+    uint64_t next_probe_ms;
 
     /* Counters: host ids and own totals (for stats and the close summary). */
     int32_t cid[C_COUNT];
@@ -451,6 +456,23 @@ static int spool_mode(struct ksink *k)
            atomic_load(&k->brokers_down) || atomic_load(&k->fatal_pending);
 }
 
+/*
+ * 1 while events sent straight to the producer before an outage are still
+ * on their way into the spool: new events wait (RETRY) so they land behind
+ * them, for at most ORDER_HOLD_MS.  Under mu.
+ */
+static int hold_for_order(struct ksink *k)
+{
+    if (k->hold_until_ms == 0)
+        return 0;
+    int64_t direct = cnt_get(k, C_QUEUE_DEPTH) - (int64_t)k->drain_inflight;
+    if (direct <= 0 || kos_now_ms() >= k->hold_until_ms) {
+        k->hold_until_ms = 0;
+        return 0;
+    }
+    return 1;
+}
+
 /* ---- librdkafka callbacks (service thread, or whoever polls) ---- */
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -538,10 +560,12 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-        if (!atomic_exchange(&k->brokers_down, 1))
+        if (!atomic_exchange(&k->brokers_down, 1)) {
+            atomic_store(&k->purge_req, 1);
             etwhost_logf(k->api, k->h, ETWHOST_LOG_WARN,
                          "kafka: all brokers down (%s); new events go to the spool %s", reason,
                          k->spool_dir);
+        }
         return;
     }
     etwhost_logf(k->api, k->h, ETWHOST_LOG_DEBUG, "kafka: %s: %s", rd_kafka_err2name(err),
@@ -592,7 +616,8 @@ static int drain_step(struct ksink *k, uint64_t now)
             k->drain_backoff_ms * 2 > DRAIN_BACKOFF_MAX ? DRAIN_BACKOFF_MAX : k->drain_backoff_ms * 2;
         return 0;
     }
-    if (now < k->drain_resume_ms)
+    /* While no broker answers, the spool waits for probe_brokers() to see one. */
+    if (now < k->drain_resume_ms || atomic_load(&k->brokers_down))
         return 0;
     for (int budget = 0; budget < 20000; budget++) {
         if (k->drain_inflight >= k->drain_window)
@@ -715,6 +740,31 @@ static void rebuild_producer(struct ksink *k)
 
 /* ---- service thread ---- */
 
+/*
+ * All brokers were down: ask for metadata.  An answer means a broker is back,
+ * so the spool drains at once instead of waiting out its back-off.
+ */
+static void probe_brokers(struct ksink *k, uint64_t now)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    k->next_probe_ms = now + PROBE_MS;
+    if (rd_kafka_metadata(k->rk, 0, NULL, &md, 500) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    int up = md->broker_cnt > 0;
+    rd_kafka_metadata_destroy(md);
+    if (!up)
+        return;
+    kos_mutex_lock(k->mu);
+    atomic_store(&k->brokers_down, 0);
+    k->drain_resume_ms = 0;
+    k->drain_backoff_ms = DRAIN_BACKOFF_MIN;
+    uint64_t pending = kspool_pending(k->spool);
+    kos_mutex_unlock(k->mu);
+    etwhost_logf(k->api, k->h, ETWHOST_LOG_INFO,
+                 "kafka: brokers reachable again; sending %" PRIu64 " spooled message(s)",
+                 pending);
+}
+
 static void service_main(void *arg)
 {
     struct ksink *k = arg;
@@ -732,6 +782,19 @@ static void service_main(void *arg)
         spool_counters(k);
         kos_cond_broadcast(k->cv);
         kos_mutex_unlock(k->mu);
+        if (atomic_exchange(&k->purge_req, 0) && k->rk != NULL && !k->rebuilding) {
+            /*
+             * Messages waiting in the producer would only time out: put them in
+             * the spool now, ahead of the events that arrive from here on.
+             */
+            kos_mutex_lock(k->mu);
+            k->hold_until_ms = now + ORDER_HOLD_MS;
+            kos_mutex_unlock(k->mu);
+            rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
+        }
+        if (atomic_load(&k->brokers_down) && k->rk != NULL && !k->rebuilding &&
+            now >= k->next_probe_ms)
+            probe_brokers(k, now);
         if (atomic_load(&k->fatal_pending) && k->rk != NULL)
             rebuild_producer(k);
         else if (k->rk == NULL) {
@@ -792,6 +855,10 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
         }
         int spooled = 0;
         for (;;) {
+            if (spool_mode(k) && hold_for_order(k)) {
+                st = ETWHOST_RETRY;
+                break;
+            }
             if (spool_mode(k)) {
                 struct kspool_rec r;
                 kmsg_to_rec(k, &m, &r);

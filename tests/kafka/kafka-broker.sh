@@ -2,6 +2,8 @@
 # A single-node Apache Kafka 4.x broker (KRaft, combined broker+controller) for tests.
 #
 #   kafka-broker.sh fetch                 resolve the broker jars (Maven Central -> build/kafka/)
+#   kafka-broker.sh prepare DIR           choose ports and format DIR, do not start; prints
+#                                         the bootstrap address (for "broker absent" tests)
 #   kafka-broker.sh start DIR             format DIR on first use, start, wait until ready
 #   kafka-broker.sh stop DIR              SIGTERM (controlled shutdown), SIGKILL after 30 s
 #   kafka-broker.sh kill DIR              SIGKILL now (crash), data dir kept for a restart
@@ -175,13 +177,22 @@ crash() {
     rm -f "$d/kafka.pid"
 }
 
+prepare() {
+    local d=$1
+    fetch
+    d=$(mkdir -p "$d" && cd "$d" && pwd)
+    [ -f "$d/server.properties" ] || configure "$d"
+    brokers "$d"
+}
+
 cmd=${1:-}
 case "$cmd" in
 fetch) fetch; echo "$libs" ;;
+prepare) [ $# -eq 2 ] || die "usage: $0 prepare DIR"; prepare "$2" ;;
 start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
 stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
 kill) [ $# -eq 2 ] || die "usage: $0 kill DIR"; crash "$2" ;;
 status) [ $# -eq 2 ] || die "usage: $0 status DIR"; alive "$2" ;;
 brokers) [ $# -eq 2 ] || die "usage: $0 brokers DIR"; brokers "$2" ;;
-*) die "usage: $0 fetch|start DIR|stop DIR|kill DIR|status DIR|brokers DIR" ;;
+*) die "usage: $0 fetch|prepare DIR|start DIR|stop DIR|kill DIR|status DIR|brokers DIR" ;;
 esac
