@@ -168,3 +168,10 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- Kafka: a real single-node Kafka 4.x broker on 127.0.0.1 (docs/kafka.md) ----
+.PHONY: test-kafka bench-kafka
+test-kafka: deps test-build
+	@BUILD=$(BUILD) bash tests/scripts/test-kafka.sh
+bench-kafka: deps all
+	@BUILD=$(BUILD) bash tests/scripts/bench-kafka.sh

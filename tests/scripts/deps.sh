@@ -2,7 +2,8 @@
 # Install the Debian packages etwhost needs to build and test, if missing.
 # As root: apt-get install.  Otherwise: print the exact command.
 PKGS="build-essential pkg-config libjansson-dev libzstd-dev zstd librdkafka-dev \
-libpcre2-dev libexpat1-dev clang libclang-rt-14-dev abigail-tools kcat python3 python3-pip"
+libpcre2-dev libexpat1-dev clang libclang-rt-14-dev abigail-tools kcat python3 python3-pip \
+openjdk-17-jre-headless maven"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
