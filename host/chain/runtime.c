@@ -12,6 +12,7 @@
 #include "../decode/decode.h"
 #include "../event/event.h"
 #include "../platform/platform.h"
+#include "../schema/schema_sources.h"
 #include "chain.h"
 
 /* ---- Batch queue (bounded, multi-producer, single consumer) ---- */
@@ -590,6 +591,15 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
     }
     decoder_init(&r->dec, r->cache);
     r->dec_ready = 1;
+    /* Schema sources: built-in kernel MOF classes and WPP, then the user's manifests. */
+    rc = schema_sources_builtin(&r->dec, eb);
+    if (rc == 0 && cfg && cfg->n_manifests)
+        rc = schema_sources_manifests(&r->dec, (const char *const *)cfg->manifests,
+                                      cfg->n_manifests, eb);
+    if (rc == 0 && opt && opt->n_manifests)
+        rc = schema_sources_manifests(&r->dec, opt->manifests, opt->n_manifests, eb);
+    if (rc)
+        goto out;
 
     plat_signals_install();
     uint64_t t0 = plat_monotonic_ns();

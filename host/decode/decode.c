@@ -15,6 +15,7 @@
 
 #include "../core/mem.h"
 #include "../core/text.h"
+#include "../schema/wpp.h"
 
 struct walk {
     struct decoder *d;
@@ -426,6 +427,11 @@ static int decode_field(struct walk *w, uint32_t fi)
         n = rd_le(w->p + w->off, 2);
         w->off += 2;
         break;
+    case SCHEMA_ARITY_REST: {
+        unsigned es = f->fsize == SCHEMA_FSIZE_PTR ? w->ptr : f->fsize;
+        n = es ? (w->len - w->off) / es : 0;
+        break;
+    }
     default:
         return fail(w, f, "unknown arity %u", f->arity);
     }
@@ -549,6 +555,9 @@ int decode_with_schema(struct decoder *d, const struct record *rec, const struct
     ev->schema = s;
     set_names(ev, s);
     if (s->error) {
+        /* WPP without TMF: the header items stay visible as properties. */
+        if (s->source == SCHEMA_SRC_WPP && wpp_add_header_props(rec, ev) == ERR_NOMEM)
+            d->st.nomem++;
         event_set_error(ev, "%s", s->error);
         finish(d, ev, ETWHOST_DECODE_NONE);
         return 0;

@@ -367,8 +367,11 @@ int schema_builder_finish(struct schema_builder *b, uint32_t ntop, struct arena 
         if (field_derive(f))
             return errbuf_set(eb, ERR_FORMAT, "field %u (%s): unsupported in-type %u", i, nm,
                               f->in_type);
-        if (f->arity > SCHEMA_ARITY_CUSTOM || f->len_kind > SCHEMA_LEN_FIELD)
+        if (f->arity > SCHEMA_ARITY_REST || f->len_kind > SCHEMA_LEN_FIELD)
             return errbuf_set(eb, ERR_FORMAT, "field %u (%s): bad arity/length kind", i, nm);
+        if (f->arity == SCHEMA_ARITY_REST && (f->fsize == 0 || f->in_type == SCHEMA_IN_STRUCT))
+            return errbuf_set(eb, ERR_FORMAT, "field %u (%s): an array to the payload end needs "
+                              "fixed-size values", i, nm);
     }
     /* Reference checks need names: patch temporary name pointers in. */
     for (uint32_t i = 0; i < n; i++)
@@ -641,6 +644,7 @@ void schema_describe(const struct schema *s, char *out, size_t cap)
         case SCHEMA_ARITY_FIELD: APPEND(" count=@%u", f->count); break;
         case SCHEMA_ARITY_TL_VCOUNT: APPEND(" count=vcount"); break;
         case SCHEMA_ARITY_CUSTOM: APPEND(" custom(%u)", f->custom_len); break;
+        case SCHEMA_ARITY_REST: APPEND(" count=rest"); break;
         default: break;
         }
         if (f->len_kind == SCHEMA_LEN_FIXED)

@@ -129,6 +129,7 @@
 #define SCHEMA_ARITY_FIELD 2u    /* array; count is the value of field 'count' */
 #define SCHEMA_ARITY_TL_VCOUNT 3u /* array; u16 element count in the payload first */
 #define SCHEMA_ARITY_CUSTOM 4u   /* TraceLogging custom: u16 byte count + bytes */
+#define SCHEMA_ARITY_REST 5u     /* array of fixed-size values up to the payload end (MOF stacks) */
 
 /* Length of strings / binary (schema_field.len_kind). */
 #define SCHEMA_LEN_NONE 0u  /* by in-type (NUL-terminated, counted, fixed size) */
