@@ -93,7 +93,8 @@ struct etl_reader {
     /* Streams and the merge heap. */
     struct etl_stream **streams;
     size_t nstreams, cstreams;
-    uint32_t *stream_map; /* key -> index + 1, once there are many streams */
+    uint32_t *stream_map; /* hash: stream index + 1 by key, once there are many streams */
+    size_t map_cap;
     struct etl_stream **heap;
     size_t nheap, cheap;
     struct etl_stream *advance; /* stream of the record handed out last */
@@ -211,10 +212,35 @@ int64_t etl_clock_to_filetime(const struct trace_info *ti, int64_t raw)
 
 /* ---- Streams ----------------------------------------------------------- */
 
+/* Index of key's slot in the stream hash (open addressing, linear probing). */
+static size_t map_slot(const struct etl_reader *r, uint32_t key)
+{
+    size_t mask = r->map_cap - 1, i = (key * 2654435761u) & mask;
+    while (r->stream_map[i] && r->streams[r->stream_map[i] - 1]->key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Rebuild the hash with room for twice the streams.  0 or ERR_NOMEM. */
+static int map_grow(struct etl_reader *r)
+{
+    size_t cap = r->map_cap ? r->map_cap * 2 : 64;
+    uint32_t *m = mem_calloc(cap, sizeof *m);
+    if (m == NULL)
+        return ERR_NOMEM;
+    mem_free(r->stream_map);
+    r->stream_map = m;
+    r->map_cap = cap;
+    for (size_t i = 0; i < r->nstreams; i++)
+        r->stream_map[map_slot(r, r->streams[i]->key)] = (uint32_t)i + 1;
+    return 0;
+}
+
+/* The stream of key, created on first use; NULL when out of memory. */
 static struct etl_stream *stream_get(struct etl_reader *r, uint32_t key)
 {
     if (r->stream_map) {
-        uint32_t i = r->stream_map[key];
+        uint32_t i = r->stream_map[map_slot(r, key)];
         if (i)
             return r->streams[i - 1];
     } else {
@@ -225,21 +251,22 @@ static struct etl_stream *stream_get(struct etl_reader *r, uint32_t key)
     if (mem_grow(&r->streams, &r->cstreams, r->nstreams + 1, sizeof *r->streams) ||
         mem_grow(&r->heap, &r->cheap, r->nstreams + 1, sizeof *r->heap))
         return NULL;
-    if (r->nstreams + 1 >= MAP_STREAMS_AFTER && r->stream_map == NULL) {
-        r->stream_map = mem_calloc(HEADER_STREAM + 1, sizeof *r->stream_map);
-        if (r->stream_map == NULL)
-            return NULL;
-        for (size_t i = 0; i < r->nstreams; i++)
-            r->stream_map[r->streams[i]->key] = (uint32_t)i + 1;
-    }
     struct etl_stream *s = mem_calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
     s->key = key;
     s->last_raw = r->info.t0_raw;
     r->streams[r->nstreams++] = s;
-    if (r->stream_map)
-        r->stream_map[key] = (uint32_t)r->nstreams;
+    /* A short list is searched; past MAP_STREAMS_AFTER a hash kept at most half full. */
+    if (r->nstreams >= MAP_STREAMS_AFTER && 2 * r->nstreams > r->map_cap) {
+        if (map_grow(r)) {
+            r->nstreams--;
+            mem_free(s);
+            return NULL;
+        }
+    } else if (r->stream_map) {
+        r->stream_map[map_slot(r, key)] = (uint32_t)r->nstreams;
+    }
     return s;
 }
 

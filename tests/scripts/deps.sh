@@ -8,7 +8,17 @@ missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# Python module of the tests' .etl oracle (shared/tools/etlscan.py) for compressed files;
+# without it those checks skip.
+pip_deps() {
+    command -v python3 >/dev/null 2>&1 || return 0
+    python3 -c 'import dissect.util.compression.lzxpress' 2>/dev/null && return 0
+    python3 -m pip install -q dissect.util >/dev/null 2>&1 ||
+        python3 -m pip install -q --break-system-packages dissect.util >/dev/null 2>&1 ||
+        echo "etwhost: note: 'pip install dissect.util' failed; some .etl checks will skip" >&2
+    return 0
+}
+[ -z "$missing" ] && { pip_deps; exit 0; }
 if [ "$(id -u)" = 0 ]; then
     echo "etwhost: installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
@@ -19,3 +29,4 @@ else
     echo "etwhost: run: sudo apt-get install -y$missing" >&2
     exit 1
 fi
+pip_deps

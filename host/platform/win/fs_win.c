@@ -312,6 +312,22 @@ void plat_unmap(const uint8_t *data, size_t size)
         UnmapViewOfFile(data);
 }
 
+void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len)
+{
+    if (data == NULL || off >= size)
+        return;
+    if (len > size - off)
+        len = size - off;
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    uintptr_t page = si.dwPageSize ? si.dwPageSize : 4096;
+    uintptr_t lo = ((uintptr_t)data + off + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)data + off + len) & ~(page - 1);
+    /* Unlocking pages that are not locked removes them from the working set. */
+    if (hi > lo)
+        VirtualUnlock((void *)lo, hi - lo);
+}
+
 int plat_abspath(const char *path, char *out, size_t cap)
 {
     wchar_t *w = win_wide(path);
