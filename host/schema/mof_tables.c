@@ -78,7 +78,7 @@ const struct mof_class mof_classes[] = {
     {G_EVENTTRACE, "EventTrace", 0, "5:Extension 32:EndExtension", F_GROUPMASKS},
     {G_EVENTTRACE, "EventTrace", 2, "5:Extension 32:EndExtension",
      F_GROUPMASKS " KernelEventVersion:u32"},
-    {G_EVENTTRACE, "EventTrace", 0, "8:RundownComplete", ""},
+    {G_EVENTTRACE, "EventTrace", 0, "8:RDComplete", ""},
     {G_EVENTTRACE, "EventTrace", 2, "64:DbgIdRSDS", "Guid:guid Age:u32 PdbName:str"},
     {G_EVENTTRACE, "EventTrace", 2, "66:BuildInfo", "BuildString:str"},
     {G_EVENTTRACE, "EventTrace", 2, "67:ProviderBinaryPath",
@@ -154,11 +154,11 @@ const struct mof_class mof_classes[] = {
     {G_IMAGE, "Image", 1, "10:Load",
      "ImageBase:ptr ImageSize:ptr ProcessId:u32 FileName:wstr"},
     {G_IMAGE, "Image", 2, T_IMAGE,
-     "ImageBase:ptr ImageSize:ptr ProcessId:u32 ImageCheckSum:x32 TimeDateStamp:u32 "
+     "ImageBase:ptr ImageSize:ptr ProcessId:u32 ImageChecksum:x32 TimeDateStamp:u32 "
      "Reserved0:u32 DefaultBase:ptr Reserved1:u32 Reserved2:u32 Reserved3:u32 Reserved4:u32 "
      "FileName:wstr"},
     {G_IMAGE, "Image", 3, T_IMAGE,
-     "ImageBase:ptr ImageSize:ptr ProcessId:u32 ImageCheckSum:x32 TimeDateStamp:u32 "
+     "ImageBase:ptr ImageSize:ptr ProcessId:u32 ImageChecksum:x32 TimeDateStamp:u32 "
      "SignatureLevel:u8 SignatureType:u8 Reserved0:u16 DefaultBase:ptr Reserved1:u32 "
      "Reserved2:u32 Reserved3:u32 Reserved4:u32 FileName:wstr"},
     {G_IMAGE, "Image", 2, "33:KernelBase", "ImageBase:ptr"},
