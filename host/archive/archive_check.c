@@ -108,17 +108,15 @@ static int check_block(struct walk *w, const struct ar_frame *f, uint64_t bno)
                (unsigned long long)bno);
         return 1;
     }
-    uint64_t eo = 0, dof = 0, xo = 0;
     for (uint32_t i = 0; i < w->blk.n; i++) {
         const uint8_t *row = w->blk.rows + (size_t)i * AR_REC_FIXED;
+        const uint64_t *of = w->blk.offs + 3 * (size_t)i;
         struct record rec;
-        if (record_decode_split(row, w->blk.ext + eo, w->blk.data + dof, w->blk.extra + xo, &rec)) {
+        if (record_decode_split(row, w->blk.body + of[0], w->blk.body + of[1],
+                                w->blk.body + of[2], &rec)) {
             report(w, f->off, "block %llu: record %u: malformed", (unsigned long long)bno, i);
             return 1;
         }
-        eo += ar_r32(row + 112);
-        dof += ar_r32(row + 116);
-        xo += ar_r32(row + 124);
     }
     for (uint32_t k = 0; k < w->meta->nschemas; k++) {
         uint64_t id = ar_r64(w->meta->schema_ids + 8 * k);

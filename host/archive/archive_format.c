@@ -181,11 +181,27 @@ int ar_block_meta_parse(const struct ar_frame *f, struct ar_block_meta *m, const
     }
     m->nschemas = ar_r16(p + off);
     off += 2;
-    if ((len - off) != (uint64_t)m->nschemas * 8) {
+    if ((len - off) != (uint64_t)m->nschemas * 8 + 4) {
         *why = "block schema table size mismatch";
         return ERR_FORMAT;
     }
     m->schema_ids = p + off;
+    m->ntemplates = ar_r32(p + off + (uint64_t)m->nschemas * 8);
+    return 0;
+}
+
+static int ensure(void *pp, size_t *cap, size_t n, const char **why)
+{
+    if (*cap >= n)
+        return 0;
+    void **p = pp;
+    void *np = mem_realloc(*p, n);
+    if (np == NULL) {
+        *why = "out of memory";
+        return ERR_NOMEM;
+    }
+    *p = np;
+    *cap = n;
     return 0;
 }
 
@@ -195,64 +211,96 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
     int rc = ar_frame_body(dctx, ddict, f, &b->body, &b->body_cap, why);
     if (rc)
         return rc;
-    uint64_t n = f->count, raw = f->raw;
-    if (n == 0 || n * AR_REC_FIXED > raw) {
+    uint64_t n = f->count, raw = f->raw, nt = m->ntemplates;
+    uint64_t tl = nt * AR_REC_FIXED;
+    if (n == 0 || nt == 0 || nt > 65535 || tl + n * AR_SLIM > raw) {
         *why = n == 0 ? "block with no events" : "block smaller than its record headers";
         return ERR_FORMAT;
     }
-    size_t rows = (size_t)n * AR_REC_FIXED;
-    if (b->rows_cap < rows) {
-        uint8_t *nr = mem_realloc(b->rows, rows);
-        if (nr == NULL) {
-            *why = "out of memory";
-            return ERR_NOMEM;
-        }
-        b->rows = nr;
-        b->rows_cap = rows;
-    }
-    /* Un-transpose: column j holds byte j of every record. */
-    for (size_t j = 0; j < AR_REC_FIXED; j++) {
-        const uint8_t *col = b->body + j * n;
-        uint8_t *dst = b->rows + j;
-        for (size_t i = 0; i < n; i++)
-            dst[i * AR_REC_FIXED] = col[i];
-    }
-    uint64_t el = 0, dl = 0, xl = 0;
-    uint64_t ts = 0, rts = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *r = b->rows + i * AR_REC_FIXED;
-        if (r[0] != 1) {
-            *why = "record with an unknown encoding version";
+    if ((rc = ensure(&b->rows, &b->rows_cap, (size_t)n * AR_REC_FIXED, why)) ||
+        (rc = ensure(&b->slim, &b->slim_cap, (size_t)n * AR_SLIM, why)) ||
+        (rc = ensure(&b->offs, &b->offs_cap, (size_t)n * 3 * sizeof(uint64_t), why)) ||
+        (rc = ensure(&b->tcur, &b->tcur_cap, (size_t)nt * 2 * sizeof(uint64_t), why)))
+        return rc;
+    const uint8_t *tmpl = b->body;
+    for (uint64_t t = 0; t < nt; t++) {
+        const uint8_t *tp = tmpl + t * AR_REC_FIXED;
+        if (tp[0] != 1) {
+            *why = "record template with an unknown encoding version";
             return ERR_FORMAT;
         }
-        ts += ar_r64(r + 32);
-        rts += ar_r64(r + 40);
-        ar_w64(r + 32, ts);
-        ar_w64(r + 40, rts);
-        if ((int64_t)ts < b->tmin || i == 0)
-            b->tmin = (int64_t)ts;
-        if ((int64_t)ts > b->tmax || i == 0)
-            b->tmax = (int64_t)ts;
-        el += ar_r32(r + 112);
-        dl += ar_r32(r + 116);
-        xl += ar_r32(r + 124);
-        if (ar_r16(r + 120) >= m->nprov) {
+        if (ar_r16(tp + 120) >= m->nprov) {
             *why = "record names a provider the block does not list";
             return ERR_FORMAT;
         }
-        if (ar_r16(r + 122) > m->nschemas) {
+        if (ar_r16(tp + 122) > m->nschemas) {
             *why = "record names a schema the block does not list";
             return ERR_FORMAT;
         }
     }
-    if (rows + el + dl + xl != raw) {
+    /* Un-transpose the slim rows: column j holds byte j of every record. */
+    const uint8_t *cols = b->body + tl;
+    for (size_t j = 0; j < AR_SLIM; j++) {
+        const uint8_t *col = cols + j * n;
+        uint8_t *dst = b->slim + j;
+        for (size_t i = 0; i < n; i++)
+            dst[i * AR_SLIM] = col[i];
+    }
+    /* Per-template stream sizes, then each record's offsets. */
+    memset(b->tcur, 0, (size_t)nt * 2 * sizeof(uint64_t));
+    uint64_t xl = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *sr = b->slim + i * AR_SLIM;
+        uint32_t t = ar_r32(sr);
+        if (t >= nt) {
+            *why = "record names a template the block does not have";
+            return ERR_FORMAT;
+        }
+        b->tcur[2 * t] += ar_r32(sr + 68);
+        b->tcur[2 * t + 1] += ar_r32(sr + 72);
+        xl += ar_r32(sr + 76);
+    }
+    uint64_t pos = tl + n * AR_SLIM;
+    for (uint64_t t = 0; t < nt; t++) {
+        uint64_t l = b->tcur[2 * t];
+        b->tcur[2 * t] = pos;
+        pos += l;
+    }
+    for (uint64_t t = 0; t < nt; t++) {
+        uint64_t l = b->tcur[2 * t + 1];
+        b->tcur[2 * t + 1] = pos;
+        pos += l;
+    }
+    if (pos + xl != raw) {
         *why = "record lengths do not add up to the block size";
         return ERR_FORMAT;
     }
+    uint64_t ts = 0, rts = 0, xo = pos;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *sr = b->slim + i * AR_SLIM;
+        uint32_t t = ar_r32(sr);
+        uint8_t *r = b->rows + i * AR_REC_FIXED;
+        memcpy(r, tmpl + (size_t)t * AR_REC_FIXED, AR_REC_FIXED);
+        memcpy(r + 16, sr + 4, 16);  /* pid, tid, cpu, wpp sequence */
+        ts += ar_r64(sr + 20);
+        rts += ar_r64(sr + 28);
+        ar_w64(r + 32, ts);
+        ar_w64(r + 40, rts);
+        memcpy(r + 80, sr + 36, 32); /* activity, related */
+        memcpy(r + 112, sr + 68, 8); /* ext and data lengths */
+        memcpy(r + 124, sr + 76, 4); /* extra length */
+        if (i == 0 || (int64_t)ts < b->tmin)
+            b->tmin = (int64_t)ts;
+        if (i == 0 || (int64_t)ts > b->tmax)
+            b->tmax = (int64_t)ts;
+        b->offs[3 * i] = b->tcur[2 * t];
+        b->offs[3 * i + 1] = b->tcur[2 * t + 1];
+        b->offs[3 * i + 2] = xo;
+        b->tcur[2 * t] += ar_r32(sr + 68);
+        b->tcur[2 * t + 1] += ar_r32(sr + 72);
+        xo += ar_r32(sr + 76);
+    }
     b->n = (uint32_t)n;
-    b->ext = b->body + rows;
-    b->data = b->ext + el;
-    b->extra = b->data + dl;
     return 0;
 }
 
@@ -260,5 +308,8 @@ void ar_block_free(struct ar_block *b)
 {
     mem_free(b->rows);
     mem_free(b->body);
+    mem_free(b->offs);
+    mem_free(b->slim);
+    mem_free(b->tcur);
     memset(b, 0, sizeof *b);
 }

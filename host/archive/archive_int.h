@@ -97,23 +97,33 @@ struct ar_block_meta {
     uint16_t prov_name_len[65535];
     uint32_t nschemas;
     const uint8_t *schema_ids; /* nschemas x u64 */
+    uint32_t ntemplates;
 };
 
 /* Parse a block frame's meta.  0 or ERR_FORMAT with why. */
 int ar_block_meta_parse(const struct ar_frame *f, struct ar_block_meta *m, const char **why);
 
+/* Slim row of a stored record (docs/archive-format.md "Block body"). */
+#define AR_SLIM 80u
+
 /*
- * A decompressed block, its fixed parts un-transposed into rows with
- * absolute timestamps; var columns point into body.  Validated: every
- * length adds up, provider and schema indexes are in range.
+ * A decompressed block: each record's fixed part rebuilt (template + slim
+ * row, absolute timestamps) in rows, and the offsets of its extended items,
+ * payload and extra bytes in body.  Validated: every length adds up,
+ * template, provider and schema indexes are in range.
  */
 struct ar_block {
     uint32_t n;
-    uint8_t *rows;
+    uint8_t *rows; /* n x AR_REC_FIXED */
     size_t rows_cap;
     uint8_t *body;
     size_t body_cap;
-    const uint8_t *ext, *data, *extra;
+    uint64_t *offs; /* 3 per record: ext, data, extra offsets into body */
+    size_t offs_cap;
+    uint8_t *slim;
+    size_t slim_cap;
+    uint64_t *tcur; /* per template: ext and data cursors */
+    size_t tcur_cap;
     int64_t tmin, tmax; /* of the records */
 };
 

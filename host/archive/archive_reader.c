@@ -68,7 +68,6 @@ struct archive_reader {
     size_t cur;
     int loaded;
     uint32_t ri;
-    uint64_t eo, dof, xo;
     uint32_t *lprov;                  /* block-local -> reader provider */
     const struct schema **lschema;    /* block-local (1-based) -> schema */
     uint8_t *lschema_missing;
@@ -157,7 +156,7 @@ static ZSTD_DDict *find_dict(const struct archive_reader *ar, uint32_t id)
     return NULL;
 }
 
-/* Load a schema or dictionary frame (already header-checked). 0, or -1 if damaged. */
+/* Load a schema or dictionary frame (already header-checked). 0, 1 if damaged, ERR_NOMEM. */
 static int load_aux(struct archive_reader *ar, const struct ar_frame *f)
 {
     const char *why = NULL;
@@ -165,7 +164,7 @@ static int load_aux(struct archive_reader *ar, const struct ar_frame *f)
         warnf(ar, f->off, "%s frame: payload checksum mismatch (skipped)",
               f->type == AR_FRAME_SCHEMA ? "schema" : "dictionary");
         ar->st.bad_frames++;
-        return -1;
+        return 1;
     }
     if (f->type == AR_FRAME_SCHEMA) {
         if (find_schema(ar, f->a))
@@ -182,7 +181,7 @@ static int load_aux(struct archive_reader *ar, const struct ar_frame *f)
         if (rc) {
             warnf(ar, f->off, "schema frame: %s (skipped)", eb.msg);
             ar->st.bad_frames++;
-            return -1;
+            return 1;
         }
         if (grow(&ar->schemas, &ar->schemas_cap, ar->nschemas + 1, sizeof *ar->schemas))
             return ERR_NOMEM;
@@ -198,7 +197,7 @@ static int load_aux(struct archive_reader *ar, const struct ar_frame *f)
         if (rc) {
             warnf(ar, f->off, "dictionary frame: %s (skipped)", why);
             ar->st.bad_frames++;
-            return rc == ERR_NOMEM ? ERR_NOMEM : -1;
+            return rc == ERR_NOMEM ? ERR_NOMEM : 1;
         }
         ZSTD_DDict *d = ZSTD_createDDict(ar->tmp, f->raw);
         if (d == NULL)
@@ -583,7 +582,7 @@ static int block_selected(const struct archive_reader *ar, const struct archive_
     return 1;
 }
 
-/* Load block ar->cur: 0, -1 damaged (skipped and counted), ERR_NOMEM. */
+/* Load block ar->cur: 0, 1 damaged (skipped and counted), ERR_NOMEM. */
 static int load_block(struct archive_reader *ar)
 {
     const struct archive_block *b = &ar->blocks[ar->cur];
@@ -593,12 +592,12 @@ static int load_block(struct archive_reader *ar)
     if (fr != AR_FRAME_OK || f.type != AR_FRAME_BLOCK) {
         warnf(ar, b->offset, "block: %s (%u events skipped)", why, b->count);
         ar->st.bad_blocks++;
-        return -1;
+        return 1;
     }
     if (ar->st.indexed && !ar_frame_payload_ok(&f)) {
         warnf(ar, b->offset, "block: payload checksum mismatch (%u events skipped)", b->count);
         ar->st.bad_blocks++;
-        return -1;
+        return 1;
     }
     int rc = ar_block_meta_parse(&f, ar->meta, &why);
     ZSTD_DDict *dd = NULL;
@@ -616,7 +615,7 @@ static int load_block(struct archive_reader *ar)
     if (rc) {
         warnf(ar, b->offset, "block: %s (%u events skipped)", why, b->count);
         ar->st.bad_blocks++;
-        return -1;
+        return 1;
     }
     for (uint32_t k = 0; k < ar->meta->nprov; k++) {
         int64_t pi = intern_prov(ar, ar->meta->prov_guid[k], ar->meta->prov_name[k],
@@ -633,7 +632,6 @@ static int load_block(struct archive_reader *ar)
     ar->st.stored_bytes += f.total;
     ar->st.raw_bytes += f.raw;
     ar->ri = 0;
-    ar->eo = ar->dof = ar->xo = 0;
     return 0;
 }
 
@@ -660,12 +658,9 @@ int archive_next(struct archive_reader *ar, struct record *rec, struct errbuf *e
         }
         while (ar->ri < ar->blk.n) {
             const uint8_t *row = ar->blk.rows + (size_t)ar->ri * AR_REC_FIXED;
-            uint32_t el = ar_r32(row + 112), dl = ar_r32(row + 116), xl = ar_r32(row + 124);
-            const uint8_t *e = ar->blk.ext + ar->eo, *d = ar->blk.data + ar->dof,
-                          *x = ar->blk.extra + ar->xo;
-            ar->eo += el;
-            ar->dof += dl;
-            ar->xo += xl;
+            const uint64_t *of = ar->blk.offs + 3 * (size_t)ar->ri;
+            const uint8_t *e = ar->blk.body + of[0], *d = ar->blk.body + of[1],
+                          *x = ar->blk.body + of[2];
             ar->ri++;
             int rc = record_decode_split(row, e, d, x, rec);
             if (rc) {

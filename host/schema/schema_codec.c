@@ -245,8 +245,8 @@ int schema_decode(const uint8_t *p, size_t len, struct arena *arena, struct sche
             rc = schema_builder_set_name(&b, i, s, n);
     }
     uint32_t nfields = (uint32_t)get_n(&r, 4), ntop = (uint32_t)get_n(&r, 4);
-    /* Each field takes at least 41 bytes: a count beyond that is malformed. */
-    if (!r.bad && (uint64_t)nfields * 41 > len - r.off)
+    /* Each field takes at least 37 bytes: a count beyond that is malformed. */
+    if (!r.bad && (uint64_t)nfields * 37 > len - r.off)
         r.bad = 1;
     for (uint32_t i = 0; i < nfields && !r.bad && rc == 0; i++) {
         struct schema_field f;

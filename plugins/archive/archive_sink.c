@@ -13,9 +13,9 @@
  *
  * Settings:
  *   path            the live archive file (required), conventionally *.etwa
- *   level           zstd level, 1..19 (default 6)
+ *   level           zstd level, 1..19 (default 9)
  *   block_kb        uncompressed bytes per block before it is written
- *                   (default 4096; 16..262144)
+ *                   (default 16384; 16..262144)
  *   block_seconds   write a block once its first event is this old, checked
  *                   when events arrive (default 5; 0 = only when full)
  *   dictionary      true: train a zstd dictionary (ZDICT) on the first blocks
@@ -78,6 +78,25 @@ static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A
 #define REC_NAME_LEN 120
 #define REC_RESERVED 122
 #define REC_EXTRA_LEN 124
+
+/*
+ * A block stores each record as a template index plus a slim row of the
+ * fields that change from event to event; the template holds the rest of
+ * the record's fixed part (docs/archive-format.md "Block body").
+ */
+#define SLIM 80u
+#define SL_TEMPLATE 0
+#define SL_PID 4
+#define SL_TID 8
+#define SL_CPU 12
+#define SL_WPP_SEQ 16
+#define SL_TS 20
+#define SL_RAW_TS 28
+#define SL_ACTIVITY 36
+#define SL_RELATED 52
+#define SL_EXT_LEN 68
+#define SL_DATA_LEN 72
+#define SL_EXTRA_LEN 76
 
 #define MAX_BLOCK_RECORDS (1u << 20)
 #define MAX_BLOCK_TABLE 65535u
@@ -315,8 +334,15 @@ struct asink {
     int is_open;
     uint64_t size, gen, opened_ns, next_seq;
 
-    /* The block being filled. */
-    struct bytes rows, ext, data, extra;
+    /* The block being filled: slim rows, templates with their ext/data streams, extra. */
+    struct bytes rows, extra;
+    struct bytes tmpl;        /* ntmpl x REC_FIXED */
+    struct bytes *t_ext, *t_data; /* per template */
+    uint64_t *t_hash;
+    uint32_t ntmpl, tmpl_cap;
+    uint32_t *t_slots;        /* index + 1 */
+    uint32_t t_nslots;
+    uint32_t last_tmpl;
     uint32_t n;
     uint64_t raw_bytes;
     int64_t tmin, tmax, last_ts, last_raw;
@@ -963,7 +989,14 @@ static void maybe_train(struct asink *s)
 
 static void reset_block(struct asink *s)
 {
-    s->rows.len = s->ext.len = s->data.len = s->extra.len = 0;
+    s->rows.len = s->extra.len = 0;
+    for (uint32_t t = 0; t < s->ntmpl; t++)
+        s->t_ext[t].len = s->t_data[t].len = 0;
+    s->ntmpl = 0;
+    s->tmpl.len = 0;
+    if (s->t_slots)
+        memset(s->t_slots, 0, s->t_nslots * sizeof *s->t_slots);
+    s->last_tmpl = UINT32_MAX;
     s->n = 0;
     s->raw_bytes = 0;
     s->last_ts = s->last_raw = 0;
@@ -989,24 +1022,34 @@ static int flush_block(struct asink *s)
         return -1;
     if (write_block_schemas(s))
         return -1;
-    /* Body: the fixed parts transposed byte by byte, then the variable columns. */
-    size_t n = s->n, hdr = (size_t)REC_FIXED * n;
+    /* Body: templates, slim rows transposed byte by byte, ext and data by template, extra. */
+    size_t n = s->n, tl = (size_t)s->ntmpl * REC_FIXED, slim = (size_t)SLIM * n;
+    size_t el = 0, dl = 0;
+    for (uint32_t t = 0; t < s->ntmpl; t++) {
+        el += s->t_ext[t].len;
+        dl += s->t_data[t].len;
+    }
     s->body.len = 0;
-    if (bytes_reserve(&s->body, hdr + s->ext.len + s->data.len + s->extra.len))
+    if (bytes_reserve(&s->body, tl + slim + el + dl + s->extra.len))
         return -1;
     uint8_t *o = s->body.p;
+    memcpy(o, s->tmpl.p, tl);
     const uint8_t *rows = s->rows.p;
-    for (size_t j = 0; j < REC_FIXED; j++) {
-        uint8_t *col = o + j * n;
+    for (size_t j = 0; j < SLIM; j++) {
+        uint8_t *col = o + tl + j * n;
         const uint8_t *src = rows + j;
         for (size_t i = 0; i < n; i++)
-            col[i] = src[i * REC_FIXED];
+            col[i] = src[i * SLIM];
     }
-    size_t pos = hdr;
-    memcpy(o + pos, s->ext.p, s->ext.len);
-    pos += s->ext.len;
-    memcpy(o + pos, s->data.p, s->data.len);
-    pos += s->data.len;
+    size_t pos = tl + slim;
+    for (uint32_t t = 0; t < s->ntmpl; t++) {
+        memcpy(o + pos, s->t_ext[t].p, s->t_ext[t].len);
+        pos += s->t_ext[t].len;
+    }
+    for (uint32_t t = 0; t < s->ntmpl; t++) {
+        memcpy(o + pos, s->t_data[t].p, s->t_data[t].len);
+        pos += s->t_data[t].len;
+    }
     memcpy(o + pos, s->extra.p, s->extra.len);
     pos += s->extra.len;
     s->body.len = pos;
@@ -1034,6 +1077,8 @@ static int flush_block(struct asink *s)
         w64(t, s->bschemas[i]);
         rc |= bytes_put(&meta, t, 8);
     }
+    w32(t, s->ntmpl);
+    rc |= bytes_put(&meta, t, 4);
     uint64_t off = s->size;
     if (rc || build_frame(s, FRAME_BLOCK, CODEC_ZSTD, meta.p, meta.len, s->body.p, s->body.len,
                           s->n, (uint64_t)s->tmin, (uint64_t)s->tmax)) {
@@ -1121,6 +1166,71 @@ static uint32_t block_schema(struct asink *s, uint64_t id)
     return s->nbschemas;
 }
 
+/* Block-local index of template tp (added if new); -1 on out of memory or when full. */
+static int32_t template_index(struct asink *s, const uint8_t *tp)
+{
+    if (s->last_tmpl != UINT32_MAX &&
+        memcmp(s->tmpl.p + (size_t)s->last_tmpl * REC_FIXED, tp, REC_FIXED) == 0)
+        return (int32_t)s->last_tmpl;
+    uint64_t h = hash_bytes(tp, REC_FIXED, 0xCBF29CE484222325ull);
+    if (s->t_nslots) {
+        uint32_t j = (uint32_t)h & (s->t_nslots - 1);
+        while (s->t_slots[j]) {
+            uint32_t t = s->t_slots[j] - 1;
+            if (s->t_hash[t] == h && memcmp(s->tmpl.p + (size_t)t * REC_FIXED, tp, REC_FIXED) == 0) {
+                s->last_tmpl = t;
+                return (int32_t)t;
+            }
+            j = (j + 1) & (s->t_nslots - 1);
+        }
+    }
+    if (s->ntmpl >= MAX_BLOCK_TABLE)
+        return -1;
+    if (s->ntmpl == s->tmpl_cap) {
+        uint32_t nc = s->tmpl_cap ? s->tmpl_cap * 2 : 64;
+        struct bytes *ne = realloc(s->t_ext, nc * sizeof *ne);
+        if (ne == NULL)
+            return -1;
+        s->t_ext = ne;
+        struct bytes *nd = realloc(s->t_data, nc * sizeof *nd);
+        if (nd == NULL)
+            return -1;
+        s->t_data = nd;
+        uint64_t *nh = realloc(s->t_hash, nc * sizeof *nh);
+        if (nh == NULL)
+            return -1;
+        s->t_hash = nh;
+        memset(s->t_ext + s->tmpl_cap, 0, (nc - s->tmpl_cap) * sizeof *ne);
+        memset(s->t_data + s->tmpl_cap, 0, (nc - s->tmpl_cap) * sizeof *nd);
+        s->tmpl_cap = nc;
+    }
+    if ((s->ntmpl + 1) * 2 > s->t_nslots) {
+        uint32_t ns = s->t_nslots ? s->t_nslots * 2 : 128;
+        uint32_t *sl = calloc(ns, sizeof *sl);
+        if (sl == NULL)
+            return -1;
+        for (uint32_t i = 0; i < s->ntmpl; i++) {
+            uint32_t j = (uint32_t)s->t_hash[i] & (ns - 1);
+            while (sl[j])
+                j = (j + 1) & (ns - 1);
+            sl[j] = i + 1;
+        }
+        free(s->t_slots);
+        s->t_slots = sl;
+        s->t_nslots = ns;
+    }
+    if (bytes_put(&s->tmpl, tp, REC_FIXED))
+        return -1;
+    uint32_t t = s->ntmpl++;
+    s->t_hash[t] = h;
+    uint32_t j = (uint32_t)h & (s->t_nslots - 1);
+    while (s->t_slots[j])
+        j = (j + 1) & (s->t_nslots - 1);
+    s->t_slots[j] = t + 1;
+    s->last_tmpl = t;
+    return (int32_t)t;
+}
+
 /* Add one event to the block.  0, 1 (skipped: counted), -1 out of memory. */
 static int add_event(struct asink *s, const etwhost_event *ev)
 {
@@ -1137,7 +1247,8 @@ static int add_event(struct asink *s, const etwhost_event *ev)
         return 1;
     }
     /* A block's tables hold 65535 entries: a block that would need more is written first. */
-    if (s->bprov.n >= MAX_BLOCK_TABLE - 1 || s->nbschemas >= MAX_BLOCK_TABLE - 1)
+    if (s->bprov.n >= MAX_BLOCK_TABLE - 1 || s->nbschemas >= MAX_BLOCK_TABLE - 1 ||
+        s->ntmpl >= MAX_BLOCK_TABLE - 1)
         if (flush_block(s))
             return -1;
     uint32_t sidx = 0;
@@ -1170,21 +1281,36 @@ static int add_event(struct asink *s, const etwhost_event *ev)
         else
             s->last_prov = -1;
     }
-    if (bytes_reserve(&s->rows, REC_FIXED) || bytes_reserve(&s->ext, el) ||
-        bytes_reserve(&s->data, dl) || bytes_reserve(&s->extra, xl))
+    /* The template: the fixed part without the per-event fields. */
+    uint8_t tp[REC_FIXED];
+    memcpy(tp, r, REC_FIXED);
+    memset(tp + 16, 0, 32);  /* pid, tid, cpu, wpp sequence, timestamps */
+    memset(tp + 80, 0, 40);  /* activity, related, ext and data lengths */
+    memset(tp + REC_EXTRA_LEN, 0, 4);
+    w16(tp + REC_NAME_LEN, (uint32_t)pidx);
+    w16(tp + REC_RESERVED, sidx);
+    int32_t ti = template_index(s, tp);
+    if (ti < 0)
+        return -1;
+    struct bytes *te = &s->t_ext[ti], *td = &s->t_data[ti];
+    if (bytes_reserve(&s->rows, SLIM) || bytes_reserve(te, el) || bytes_reserve(td, dl) ||
+        bytes_reserve(&s->extra, xl))
         return -1;
     uint8_t *row = s->rows.p + s->rows.len;
-    memcpy(row, r, REC_FIXED);
     int64_t ts = (int64_t)r64(r + REC_TIMESTAMP), raw = (int64_t)r64(r + REC_RAW_TIMESTAMP);
-    w64(row + REC_TIMESTAMP, (uint64_t)ts - (uint64_t)s->last_ts);
-    w64(row + REC_RAW_TIMESTAMP, (uint64_t)raw - (uint64_t)s->last_raw);
-    w16(row + REC_NAME_LEN, (uint32_t)pidx);
-    w16(row + REC_RESERVED, sidx);
-    s->rows.len += REC_FIXED;
-    memcpy(s->ext.p + s->ext.len, v, el);
-    s->ext.len += el;
-    memcpy(s->data.p + s->data.len, v + el, dl);
-    s->data.len += dl;
+    w32(row + SL_TEMPLATE, (uint32_t)ti);
+    memcpy(row + SL_PID, r + 16, 16); /* pid, tid, cpu, wpp sequence */
+    w64(row + SL_TS, (uint64_t)ts - (uint64_t)s->last_ts);
+    w64(row + SL_RAW_TS, (uint64_t)raw - (uint64_t)s->last_raw);
+    memcpy(row + SL_ACTIVITY, r + 80, 32); /* activity, related */
+    w32(row + SL_EXT_LEN, el);
+    w32(row + SL_DATA_LEN, dl);
+    w32(row + SL_EXTRA_LEN, xl);
+    s->rows.len += SLIM;
+    memcpy(te->p + te->len, v, el);
+    te->len += el;
+    memcpy(td->p + td->len, v + el, dl);
+    td->len += dl;
     memcpy(s->extra.p + s->extra.len, v + el + dl, xl);
     s->extra.len += xl;
     if (s->n == 0) {
@@ -1228,6 +1354,7 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     s->has_schema_api = ETWHOST_API_HAS(api, event_schema);
     s->f.h = AOS_NO_FILE;
     s->last_prov = -1;
+    s->last_tmpl = UINT32_MAX;
     const char *p;
     size_t pl;
     if (api->config_get_str(cfg, "path", &p, &pl) != ETWHOST_OK || pl == 0)
@@ -1236,12 +1363,12 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     s->path = dupn(p, pl);
     if (s->path == NULL || split_path(s))
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
-    int64_t v = 6;
+    int64_t v = 9;
     etwhost_status st = get_int(api, cfg, "level", 1, 19, &v, err, err_len);
     if (st)
         return st;
     s->level = (int)v;
-    v = 4096;
+    v = 16384;
     if ((st = get_int(api, cfg, "block_kb", 16, 262144, &v, err, err_len)))
         return st;
     s->block_bytes = (uint64_t)v * 1024;
@@ -1388,9 +1515,16 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     free(s->stem);
     free(s->fext);
     bytes_free(&s->rows);
-    bytes_free(&s->ext);
-    bytes_free(&s->data);
     bytes_free(&s->extra);
+    bytes_free(&s->tmpl);
+    for (uint32_t t = 0; t < s->tmpl_cap; t++) {
+        bytes_free(&s->t_ext[t]);
+        bytes_free(&s->t_data[t]);
+    }
+    free(s->t_ext);
+    free(s->t_data);
+    free(s->t_hash);
+    free(s->t_slots);
     bytes_free(&s->body);
     bytes_free(&s->frame);
     bytes_free(&s->train);
