@@ -254,6 +254,8 @@ static int decode_value(struct walk *w, uint32_t fi, const char *name, uint32_t 
         if (ex < 0)
             return fail(w, f, "length field '%s' has no value", w->s->fields[f->length].name);
         if (ex) {
+            if (units > UINT32_MAX) /* keeps units * 2 from wrapping */
+                return fail(w, f, "length %llu is too large", (unsigned long long)units);
             uint64_t nb = units * (wide ? 2u : 1u);
             if ((rc = need(w, f, nb)) != 0)
                 return rc;

@@ -426,6 +426,24 @@ TEST(decode_huge_counts_are_bounded)
     ASSERT_EQ(t.ev.hdr.decode_status, ETWHOST_DECODE_PARTIAL);
     ASSERT_CONTAINS(t.ev.decode_error, "more than");
     schema_free(s);
+
+    /* A length field of 2^63 WCHARs must not wrap to a small byte count. */
+    schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
+    f = sf("len", TDH_IN_UINT64, 0);
+    schema_builder_add(&b, &f);
+    f = sf("text", TDH_IN_UNICODESTRING, 0);
+    f.len_kind = SCHEMA_LEN_FIELD;
+    f.length = 0;
+    schema_builder_add(&b, &f);
+    s = finish(&b, 2);
+    p.n = 0;
+    plb_u(&p, 0x8000000000000000ull, 8);
+    plb_w(&p, "abc", 1);
+    run(&t, s, &p, 0);
+    ASSERT_EQ(t.ev.hdr.decode_status, ETWHOST_DECODE_PARTIAL);
+    ASSERT_CONTAINS(t.ev.decode_error, "field 'text' at payload offset 8: length "
+                                       "9223372036854775808 is too large");
+    schema_free(s);
     dctx_free(&t);
 }
 
