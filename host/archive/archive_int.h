@@ -28,7 +28,7 @@
 #define AR_CODEC_ZSTD 1u
 #define AR_FOOTER_SIZE 32u
 #define AR_FOOTER_MAGIC 0x5A415445u /* "ETAZ" */
-#define AR_REC_FIXED 144u
+#define AR_REC_FIXED 152u
 #define AR_MAX_RAW (1u << 30) /* largest body a reader accepts */
 
 static inline uint32_t ar_r16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }

@@ -68,6 +68,8 @@ struct archive_reader {
     size_t cur;
     int loaded;
     uint32_t ri;
+    uint8_t *rawbuf; /* rebuilt raw record (WPP) */
+    size_t rawbuf_cap;
     uint32_t *lprov;                  /* block-local -> reader provider */
     const struct schema **lschema;    /* block-local (1-based) -> schema */
     uint8_t *lschema_missing;
@@ -557,6 +559,7 @@ void archive_close(struct archive_reader *ar)
     mem_free(ar->meta);
     ar_block_free(&ar->blk);
     mem_free(ar->tmp);
+    mem_free(ar->rawbuf);
     mem_free(ar->lprov);
     mem_free(ar->lschema);
     mem_free(ar->lschema_missing);
@@ -663,6 +666,17 @@ int archive_next(struct archive_reader *ar, struct record *rec, struct errbuf *e
                           *x = ar->blk.body + of[2];
             ar->ri++;
             int rc = record_decode_split(row, e, d, x, rec);
+            size_t rs = rc ? 0 : record_raw_size(row);
+            if (rs) {
+                if (rs > ar->rawbuf_cap) {
+                    uint8_t *nb = mem_realloc(ar->rawbuf, rs);
+                    if (nb == NULL)
+                        return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", ar->name);
+                    ar->rawbuf = nb;
+                    ar->rawbuf_cap = rs;
+                }
+                rc = record_rebuild_raw(row, e, d, x, ar->rawbuf, rec);
+            }
             if (rc) {
                 /* The block was validated as a whole; only a bad shortcut gets here. */
                 warnf(ar, ar->blocks[ar->cur].offset, "record %u: bad extended-item shortcut",

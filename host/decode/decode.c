@@ -442,8 +442,18 @@ static int decode_field(struct walk *w, uint32_t fi)
     uint32_t arr;
     if ((rc = add(w, f, f->name, f->name_len, ETWHOST_PT_ARRAY, 1, &arr)) != 0)
         return rc;
-    for (uint64_t k = 0; k < n && rc == 0; k++)
+    for (uint64_t k = 0; k < n && rc == 0; k++) {
+        uint32_t before = w->off;
         rc = is_struct ? decode_struct(w, f, "", 0) : decode_value(w, fi, "", 0, 1);
+        /*
+         * An element that took no bytes with the payload exhausted (a string
+         * clamped at the end) is tolerated once; more such elements mean the
+         * payload is shorter than the schema says.
+         */
+        if (rc == 0 && w->off == before && w->off == w->len && k + 1 < n)
+            rc = fail(w, f, "element %llu of %llu: no bytes left", (unsigned long long)k + 2,
+                      (unsigned long long)n);
+    }
     event_prop_close(w->ev, arr);
     return rc;
 }

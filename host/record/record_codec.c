@@ -49,9 +49,20 @@ static size_t name_len_of(const char *name)
     return n > 0xFFFF ? 0xFFFF : n;
 }
 
+/* WPP messages keep their recorded header (raw up to the payload): see record_codec.h. */
+static uint32_t raw_head_len(const struct record *rec)
+{
+    if (rec->kind != ETWHOST_HK_MESSAGE || rec->raw == NULL || rec->data == NULL ||
+        (rec->ext && rec->ext_len) || !inside(rec->data, rec->data_len, rec->raw, rec->raw_len))
+        return 0;
+    uint32_t head = (uint32_t)(rec->data - rec->raw);
+    return head + rec->data_len == rec->raw_len ? head : 0;
+}
+
 size_t record_encoded_size(const struct record *rec, const char *provider_name)
 {
     size_t n = RECORD_ENC_FIXED + (size_t)rec->ext_len + rec->data_len + name_len_of(provider_name);
+    n += raw_head_len(rec);
     if (rec->tl_meta && !inside(rec->tl_meta, rec->tl_meta_len, rec->ext, rec->ext_len))
         n += rec->tl_meta_len;
     if (rec->tl_traits && !inside(rec->tl_traits, rec->tl_traits_len, rec->ext, rec->ext_len))
@@ -131,6 +142,13 @@ size_t record_encode_into(const struct record *rec, const char *provider_name, u
         w32(p + off_at[i], off);
         w32(p + off_at[i] + 4, l);
     }
+    uint32_t rh = raw_head_len(rec);
+    w32(p + RENC_RAW_HEAD_OFF, rh ? var + extra : RENC_NONE);
+    w32(p + RENC_RAW_HEAD_LEN, rh);
+    if (rh) {
+        memcpy(v + var + extra, rec->raw, rh);
+        extra += rh;
+    }
     w32(p + RENC_EXTRA_LEN, extra);
     if (nl)
         memcpy(v + var + extra, provider_name, nl);
@@ -198,6 +216,32 @@ int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *dat
         *sc[i] = q;
         *scl[i] = l;
     }
+    return 0;
+}
+
+size_t record_raw_size(const uint8_t *p)
+{
+    if (r32(p + RENC_RAW_HEAD_OFF) == RENC_NONE)
+        return 0;
+    return (size_t)r32(p + RENC_RAW_HEAD_LEN) + r32(p + RENC_DATA_LEN);
+}
+
+int record_rebuild_raw(const uint8_t *p, const uint8_t *ext, const uint8_t *data,
+                       const uint8_t *extra, uint8_t *raw_buf, struct record *rec)
+{
+    uint32_t off = r32(p + RENC_RAW_HEAD_OFF), hl = r32(p + RENC_RAW_HEAD_LEN);
+    if (off == RENC_NONE)
+        return 0;
+    uint32_t el = r32(p + RENC_EXT_LEN), dl = r32(p + RENC_DATA_LEN), xl = r32(p + RENC_EXTRA_LEN);
+    const uint8_t *h = var_ptr(ext, el, data, dl, extra, xl, off, hl);
+    if (h == NULL)
+        return ERR_FORMAT;
+    memcpy(raw_buf, h, hl);
+    if (dl)
+        memcpy(raw_buf + hl, data, dl);
+    rec->raw = raw_buf;
+    rec->raw_len = hl + dl;
+    rec->data = dl ? raw_buf + hl : NULL;
     return 0;
 }
 

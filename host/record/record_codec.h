@@ -3,13 +3,15 @@
  * "Record encoding") that api->event_record() hands to plugins and that
  * archives store.
  *
- * An encoded record is a fixed 144-byte little-endian part followed by a
- * variable part: the extended data items (in-file layout), the payload, a
- * copy of the TraceLogging shortcuts that did not point into the extended
- * items (rare), and the provider name (UTF-8, no NUL).  Decoding it yields
- * a struct record equal to the original in every member except raw,
- * raw_len, offset, seq and trace (where a record sat in its source), and
- * the replay hints.
+ * An encoded record is a fixed 152-byte little-endian part followed by a
+ * variable part: the extended data items (in-file layout), the payload, the
+ * "extra" bytes (copies of TraceLogging shortcuts that did not point into
+ * the extended items, and for WPP messages the recorded header bytes, whose
+ * component id struct record has no member for), and the provider name
+ * (UTF-8, no NUL).  Decoding it yields a struct record equal to the
+ * original in every member except offset, seq and trace (where a record sat
+ * in its source) and the replay hints; raw is rebuilt (header + payload)
+ * only for WPP messages, the one kind whose decoding reads it.
  *
  * Threading: pure functions.  Errors: ERR_NOMEM from encoding; ERR_FORMAT
  * from decoding malformed bytes (never reads outside them).
@@ -24,7 +26,7 @@
 #include "record.h"
 
 #define RECORD_ENC_VERSION 1u
-#define RECORD_ENC_FIXED 144u
+#define RECORD_ENC_FIXED 152u
 
 /* Offsets of the fixed part (the format doc lists them too). */
 #define RENC_VERSION 0
@@ -60,6 +62,8 @@
 #define RENC_TL_META_LEN 132
 #define RENC_TL_TRAITS_OFF 136
 #define RENC_TL_TRAITS_LEN 140
+#define RENC_RAW_HEAD_OFF 144
+#define RENC_RAW_HEAD_LEN 148
 
 /* "No shortcut" in RENC_TL_*_OFF. */
 #define RENC_NONE 0xFFFFFFFFu
@@ -97,5 +101,16 @@ int record_decode(const uint8_t *p, size_t len, struct record *rec, const char *
  */
 int record_decode_split(const uint8_t *fixed, const uint8_t *ext, const uint8_t *data,
                         const uint8_t *extra, struct record *rec);
+
+/*
+ * Bytes needed to rebuild rec->raw of an encoded fixed part (0 if the
+ * encoding holds no recorded header), and the rebuild itself: raw_buf
+ * (record_raw_size bytes) receives header + payload and rec->raw/raw_len/
+ * data point into it.  Call after record_decode_split with the same
+ * segments.  0 or ERR_FORMAT.
+ */
+size_t record_raw_size(const uint8_t *fixed);
+int record_rebuild_raw(const uint8_t *fixed, const uint8_t *ext, const uint8_t *data,
+                       const uint8_t *extra, uint8_t *raw_buf, struct record *rec);
 
 #endif

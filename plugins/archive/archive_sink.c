@@ -69,7 +69,7 @@ static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A
 #define FOOTER_MAGIC 0x5A415445u /* "ETAZ" */
 
 /* Record encoding (plugin.h event_record; docs/archive-format.md). */
-#define REC_FIXED 144u
+#define REC_FIXED 152u
 #define REC_TIMESTAMP 32
 #define REC_RAW_TIMESTAMP 40
 #define REC_PROVIDER 48
