@@ -419,9 +419,40 @@ TEST(decode_huge_counts_are_bounded)
     run(&t, s, &p, 0);
     ASSERT_EQ(t.ev.hdr.decode_status, ETWHOST_DECODE_PARTIAL);
     ASSERT_CONTAINS(t.ev.decode_error, "array of 1099511627775 elements");
-    /* Just under the bound: stops at the property cap instead of looping forever. */
+    /*
+     * Just under the bound, strings at the payload end take no bytes: one is
+     * tolerated (a clamped string), the second stops the array.
+     */
     p.n = 0;
     plb_u(&p, DECODE_MAX_PROPS, 8);
+    run(&t, s, &p, 0);
+    ASSERT_EQ(t.ev.hdr.decode_status, ETWHOST_DECODE_PARTIAL);
+    ASSERT_CONTAINS(t.ev.decode_error, "field 's' at payload offset 8: element 2 of 262144: "
+                                       "no bytes left");
+    ASSERT_EQ(t.ev.nprops, 3);
+    /* With bytes left, zero-size elements still cannot exceed the property cap. */
+    schema_free(s);
+    schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
+    f = sf("n", TDH_IN_UINT64, 0);
+    schema_builder_add(&b, &f);
+    f = sf("e", TDH_IN_UINT8, 0); /* fixed arrays of 0 elements: no bytes */
+    f.arity = SCHEMA_ARITY_FIXED;
+    f.count = 0;
+    schema_builder_add(&b, &f);
+    f = sf("arr", SCHEMA_IN_STRUCT, 0);
+    f.arity = SCHEMA_ARITY_FIELD;
+    f.count = 0;
+    f.first = 3;
+    f.nmembers = 1;
+    schema_builder_add(&b, &f);
+    f = sf("empty", TDH_IN_UINT8, 0);
+    f.arity = SCHEMA_ARITY_FIXED;
+    f.count = 0;
+    schema_builder_add(&b, &f);
+    s = finish(&b, 3);
+    p.n = 0;
+    plb_u(&p, DECODE_MAX_PROPS, 8);
+    plb_u(&p, 1, 1);
     run(&t, s, &p, 0);
     ASSERT_EQ(t.ev.hdr.decode_status, ETWHOST_DECODE_PARTIAL);
     ASSERT_CONTAINS(t.ev.decode_error, "more than");
