@@ -79,6 +79,7 @@ const struct mof_class mof_classes[] = {
     {G_EVENTTRACE, "EventTrace", 2, "5:Extension 32:EndExtension",
      F_GROUPMASKS " KernelEventVersion:u32"},
     {G_EVENTTRACE, "EventTrace", 0, "8:RDComplete", ""},
+    {G_EVENTTRACE, "EventTrace", 2, "8:RDComplete", ""},
     {G_EVENTTRACE, "EventTrace", 2, "64:DbgIdRSDS", "Guid:guid Age:u32 PdbName:str"},
     {G_EVENTTRACE, "EventTrace", 2, "66:BuildInfo", "BuildString:str"},
     {G_EVENTTRACE, "EventTrace", 2, "67:ProviderBinaryPath",

@@ -78,6 +78,17 @@ static int wpp_lookup(void *ctx, const struct record *rec, const struct schema *
     struct wpp_ctx *c = ctx;
     if (rec->kind != ETWHOST_HK_MESSAGE)
         return ERR_NOTFOUND;
+    if (c->cap) {
+        size_t mask = c->cap - 1;
+        for (size_t i = wpp_hash(&rec->provider, rec->message_number) & mask; c->slots[i].used;
+             i = (i + 1) & mask) {
+            if (c->slots[i].number == rec->message_number &&
+                guid_eq(&c->slots[i].guid, &rec->provider)) {
+                *out = c->slots[i].s;
+                return 0;
+            }
+        }
+    }
     if (c->count >= WPP_MAX_SCHEMAS) {
         if (c->shared == NULL) {
             etwhost_guid zero;
@@ -93,12 +104,8 @@ static int wpp_lookup(void *ctx, const struct record *rec, const struct schema *
         return ERR_NOMEM;
     size_t mask = c->cap - 1;
     size_t i = wpp_hash(&rec->provider, rec->message_number) & mask;
-    for (; c->slots[i].used; i = (i + 1) & mask) {
-        if (c->slots[i].number == rec->message_number && guid_eq(&c->slots[i].guid, &rec->provider)) {
-            *out = c->slots[i].s;
-            return 0;
-        }
-    }
+    while (c->slots[i].used)
+        i = (i + 1) & mask;
     struct schema *s = wpp_schema(&rec->provider, rec->message_number, 0);
     if (s == NULL)
         return ERR_NOMEM;
