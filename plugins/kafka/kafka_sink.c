@@ -40,7 +40,7 @@
 #define DEFAULT_TOPIC "etw.{provider}"
 #define DEFAULT_FLUSH_MS 10000
 #define DEFAULT_SPOOL_MAX (1024ull * 1024 * 1024)
-#define QUEUE_WAIT_MS 200       /* write() waits this long for queue space before RETRY */
+#define QUEUE_WAIT_MS 1000      /* write() waits this long for queue space before RETRY */
 #define DRAIN_BACKOFF_MIN 250u  /* after a failed drain, first wait (ms) */
 #define DRAIN_BACKOFF_MAX 30000u
 #define SPOOL_SYNC_MS 1000u     /* fsync + ack file this often while dirty */
@@ -113,6 +113,7 @@ struct ksink {
     /* Spool and drain state (under mu). */
     struct kspool *spool;
     uint32_t drain_window;
+    int64_t wake_depth; /* delivery reports wake waiting writers at this queue depth */
     uint64_t drain_inflight;
     int drain_failed;
     uint64_t drain_resume_ms;
@@ -165,9 +166,15 @@ static uint64_t fnv1a(const char *s, size_t n)
     return h;
 }
 
+/*
+ * Wake threads waiting for queue room or for the queue to empty.  Only once
+ * the queue is down to wake_depth: a writer woken for every single report
+ * would fight the service thread for the mutex once per message.
+ */
 static void wake_waiters(struct ksink *k)
 {
-    if (atomic_load_explicit(&k->waiters, memory_order_relaxed) > 0) {
+    if (atomic_load_explicit(&k->waiters, memory_order_relaxed) > 0 &&
+        cnt_get(k, C_QUEUE_DEPTH) <= k->wake_depth) {
         kos_mutex_lock(k->mu);
         kos_cond_broadcast(k->cv);
         kos_mutex_unlock(k->mu);
@@ -1312,6 +1319,7 @@ static etwhost_status ETWHOST_CALL k_create(etwhost_host *h, const etwhost_host_
         queue_max = strtoll(qmax, NULL, 10);
     k->drain_window = (uint32_t)(queue_max / 2 > 65536 ? 65536 : queue_max / 2 < 1 ? 1 :
                                  queue_max / 2);
+    k->wake_depth = queue_max * 3 / 4;
 
     /* Spool. */
     if ((st = get_str(api, c, "spool_dir", &s, err, err_len)) != ETWHOST_OK)

@@ -77,6 +77,8 @@ configure() {
     while [ "$cport" = "$port" ]; do cport=$(free_port); done
     echo "$port $cport" >"$d/ports"
     # .properties has no trailing comments, so comments stay on their own lines.
+    # Retention is off: test events carry their own (old) timestamps, and time-based
+    # retention would delete them at the next check, five minutes after start.
     cat >"$d/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
@@ -102,6 +104,8 @@ num.io.threads=2
 message.max.bytes=$KAFKA_MESSAGE_MAX_BYTES
 replica.fetch.max.bytes=$KAFKA_MESSAGE_MAX_BYTES
 log.segment.bytes=268435456
+log.retention.ms=-1
+log.retention.bytes=-1
 EOF
     cat >"$d/log4j2.properties" <<'EOF'
 status = warn
