@@ -249,6 +249,17 @@ const struct schema *manifest_set_find(struct manifest_set *ms, const etwhost_gu
     return NULL;
 }
 
+const struct schema *manifest_set_schema_at(const struct manifest_set *ms, size_t i)
+{
+    for (size_t k = 0; k < ms->cap; k++) {
+        if (!ms->slots[k].used)
+            continue;
+        if (i-- == 0)
+            return ms->slots[k].s;
+    }
+    return NULL;
+}
+
 void manifest_set_get_stats(const struct manifest_set *ms, struct manifest_stats *out)
 {
     *out = ms->st;

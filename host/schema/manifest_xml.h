@@ -87,6 +87,12 @@ int manifest_set_load_mem(struct manifest_set *ms, const char *name, const void 
 const struct schema *manifest_set_find(struct manifest_set *ms, const etwhost_guid *provider,
                                        uint16_t id, uint8_t version);
 
+/*
+ * The i-th schema of the set in no particular order (0 <= i < schemas
+ * loaded), NULL past the end.  For tools, tests and fuzzing; O(table size).
+ */
+const struct schema *manifest_set_schema_at(const struct manifest_set *ms, size_t i);
+
 /* Copy the counters. */
 void manifest_set_get_stats(const struct manifest_set *ms, struct manifest_stats *out);
 
