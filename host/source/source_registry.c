@@ -10,11 +10,13 @@
 extern const struct source_ops source_synthetic_ops;
 extern const struct source_ops source_etl_ops;
 extern const struct source_ops source_archive_ops;
+extern const struct source_ops source_live_ops;
 
 static const struct source_ops *const registry[] = {
     &source_synthetic_ops,
     &source_etl_ops,
     &source_archive_ops,
+    &source_live_ops,
 };
 
 #define NREG (sizeof registry / sizeof registry[0])
