@@ -491,6 +491,15 @@ static void print_stats(struct run *r, double secs)
             fputc('\n', stderr);
         }
     }
+    for (size_t i = 0; i < r->nsources; i++) {
+        struct source *s = r->st[i].src;
+        char line[1024];
+        line[0] = '\0';
+        if (s->stats)
+            s->stats(s, line, sizeof line);
+        if (line[0])
+            fprintf(stderr, "  source %s: %s\n", s->name, line);
+    }
     fflush(stderr);
 }
 

@@ -50,6 +50,12 @@ struct source {
     /* Events the recorder itself lost, per trace headers (file sources). */
     atomic_ullong header_events_lost;
     uint32_t index;         /* position in the run's source list */
+    /*
+     * Optional, set by open(): one line of the source's own counters (live
+     * sessions: ETW losses, restarts) for --stats; called on the control
+     * thread while the source runs and once after it ended.
+     */
+    void (*stats)(struct source *s, char *buf, size_t cap);
 };
 
 /* The registered source kinds (source_registry.c); NULL if unknown. */
