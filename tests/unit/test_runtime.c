@@ -189,7 +189,7 @@ TEST(runtime_sigterm_drains_and_exits_zero)
     int64_t pid = spawn_run(dir);
     plat_sleep_ms(1500);
     int status = -1;
-    ASSERT_OK(plat_kill(pid, PLAT_SIG_STOP, 20000, &status));
+    ASSERT_OK(plat_kill(pid, PLAT_SIG_STOP, 90000, &status));
     ASSERT_EQ(status, 0);
     char *err = t_read_file(t_path("%s/err.txt", t_tmpdir()), NULL);
     ASSERT(err != NULL);
@@ -237,7 +237,7 @@ TEST(runtime_sighup_reload_loses_and_duplicates_nothing)
     ASSERT_OK(plat_kill(pid, PLAT_SIG_RELOAD, 0, NULL));
     plat_sleep_ms(1200);
     int status = -1;
-    ASSERT_OK(plat_kill(pid, PLAT_SIG_STOP, 20000, &status));
+    ASSERT_OK(plat_kill(pid, PLAT_SIG_STOP, 90000, &status));
     char *err = t_read_file(t_path("%s/err.txt", t_tmpdir()), NULL);
     ASSERT_MSG(status == 0, "exit %d:\n%s", status, err ? err : "");
     ASSERT_CONTAINS(err, "configuration reloaded");
