@@ -78,7 +78,7 @@ $(BUILD)/etwhost: $(BUILD)/obj/host/main.o $(BUILD)/libetwhost.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # Plugins: only the SDK header, hidden visibility, one shared library each.
-PLUGIN_CFLAGS = $(CSTD) $(OPT) -g $(WARN) $(SANFLAGS) -fPIC -fvisibility=hidden -Isdk/include
+PLUGIN_CFLAGS = $(CSTD) $(OPT) -g $(WARN) $(SANFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -fvisibility=hidden -Isdk/include
 $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) $$(wildcard plugins/$$*/*.h) sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
 	$(E) "  PLUGIN  $@"
@@ -175,3 +175,125 @@ test-kafka: deps test-build
 	@BUILD=$(BUILD) bash tests/scripts/test-kafka.sh
 bench-kafka: deps all
 	@BUILD=$(BUILD) bash tests/scripts/bench-kafka.sh
+
+# ==== Windows cross build (docs/windows-build.md) =========================================
+# `make windows` builds etwhost.exe, plugins/*.dll, the SDK example and the test runner with
+# mingw-w64 into build-win/, against static jansson/zstd/expat/pcre2/librdkafka built from
+# Debian sources by tests/scripts/win-deps.sh (cached in build-win/deps).  `make
+# test-windows` runs the test suite under Wine.  Nothing here runs in a plain `make`.
+# Sources are selected like the Linux build but with host/platform/win/ instead of
+# host/platform/posix/, and plugin files named *_win.c instead of *_posix.c.
+WIN_BUILD  := build-win
+WIN_CC     := x86_64-w64-mingw32-gcc
+WIN_AR     := x86_64-w64-mingw32-ar
+WIN_DEPS   := $(WIN_BUILD)/deps/prefix
+WIN_EXE    := .exe
+WIN_SO     := .dll
+WIN_DEFS   := -DETWHOST_VERSION=\"$(VERSION)\" -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0A00 \
+              -DWINVER=0x0A00 -DPCRE2_STATIC -DLIBRDKAFKA_STATICLIB -DXML_STATIC
+WIN_CFLAGS := $(CSTD) $(OPT) $(WARN) $(WIN_DEFS) -I$(WIN_DEPS)/include
+WIN_CPPFLAGS := -Isdk/include -Ihost
+# libgcc static everywhere: the binaries need only system DLLs and msvcrt.
+WIN_LDFLAGS := -static-libgcc -L$(WIN_DEPS)/lib
+WIN_SYSLIBS := -lws2_32 -lsecur32 -lcrypt32 -lshlwapi -ladvapi32 -ltdh -lole32
+WIN_HOST_LIBS := -ljansson -lzstd -lexpat $(WIN_SYSLIBS)
+WIN_STAMP  := $(WIN_BUILD)/deps/prefix/.stamp-librdkafka
+
+WIN_HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/posix/*' \
+                   ! -name '*_posix.c' ! -name main.c))
+WIN_HOST_OBJS := $(WIN_HOST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
+WIN_PLUGIN_DLLS := $(PLUGIN_NAMES:%=$(WIN_BUILD)/plugins/%$(WIN_SO))
+WIN_EXAMPLE_DLLS := $(EXAMPLE_NAMES:%=$(WIN_BUILD)/sdk-examples/%$(WIN_SO))
+WIN_TEST_OBJS := $(TEST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
+WIN_TEST_PLUGIN_DLLS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(WIN_BUILD)/tests/plugins/%$(WIN_SO)) \
+                        $(COMPAT_VARIANTS:%=$(WIN_BUILD)/tests/plugins/%$(WIN_SO))
+WIN_TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(WIN_BUILD)/tools/%$(WIN_EXE))
+# A plugin's OS files: *_posix.c belongs to the Linux build only.
+win_plugin_srcs = $(filter-out %_posix.c,$(wildcard plugins/$(1)/*.c))
+# Plugin link flags: WINLIBS_<name> if the plugin's plugin.mk sets one, else the -l options
+# of LIBS_<name> (Linux-only linker options such as -Wl,-z,nodelete are dropped).
+win_plugin_libs = $(if $(WINLIBS_$(1)),$(WINLIBS_$(1)),$(filter -l%,$(LIBS_$(1))))
+WIN_PLUGIN_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WIN_DEFS) -I$(WIN_DEPS)/include -Isdk/include
+
+.PHONY: windows test-windows win-deps windows-build windows-test-build
+windows:
+	$(Q)bash tests/scripts/win-deps.sh $(WIN_BUILD)/deps
+	$(Q)$(MAKE) --no-print-directory windows-build
+
+windows-build: $(WIN_BUILD)/etwhost$(WIN_EXE) $(WIN_PLUGIN_DLLS) $(WIN_EXAMPLE_DLLS)
+
+windows-test-build: windows-build $(WIN_BUILD)/tests/etwhost-tests$(WIN_EXE) \
+                    $(WIN_TEST_PLUGIN_DLLS) $(WIN_TOOLS)
+
+win-deps:
+	$(Q)bash tests/scripts/win-deps.sh $(WIN_BUILD)/deps
+
+test-windows:
+	$(Q)bash tests/scripts/windows-test.sh $(T)
+
+$(WIN_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(E) "  WINCC   $<"
+	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WIN_BUILD)/libetwhost.a: $(WIN_HOST_OBJS)
+	@rm -f $@
+	$(E) "  AR      $@"
+	$(Q)$(WIN_AR) rcs $@ $^
+
+$(WIN_BUILD)/etwhost$(WIN_EXE): $(WIN_BUILD)/obj/host/main.o $(WIN_BUILD)/libetwhost.a
+	$(E) "  LD      $@"
+	$(Q)$(WIN_CC) $(WIN_LDFLAGS) -o $@ $^ $(WIN_HOST_LIBS)
+
+$(WIN_BUILD)/plugins/%$(WIN_SO): $$(call win_plugin_srcs,$$*) $$(wildcard plugins/$$*/*.h) \
+                                 sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(WIN_LDFLAGS) \
+	    $(call win_plugin_libs,$*) $(WIN_SYSLIBS)
+
+$(WIN_BUILD)/sdk-examples/%$(WIN_SO): $$(wildcard sdk/examples/$$*/*.c) sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(WIN_LDFLAGS)
+
+$(WIN_BUILD)/tools/%$(WIN_EXE): tests/tools/%.c $(WIN_BUILD)/libetwhost.a
+	@mkdir -p $(dir $@)
+	$(E) "  TOOL    $@"
+	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) $(WIN_CFLAGS) -o $@ $< $(WIN_BUILD)/libetwhost.a \
+	    $(WIN_LDFLAGS) $(WIN_HOST_LIBS)
+
+$(WIN_BUILD)/tests/test_list.h: $(TEST_SRCS)
+	@mkdir -p $(dir $@)
+	@cat /dev/null $(TEST_SRCS) | sed -n 's/^TEST(\([A-Za-z0-9_]*\)).*/X(\1)/p' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(WIN_BUILD)/obj/tests/runner.o: tests/runner.c $(WIN_BUILD)/tests/test_list.h
+	@mkdir -p $(dir $@)
+	$(E) "  WINCC   $<"
+	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) -I$(WIN_BUILD)/tests -Itests $(WIN_CFLAGS) -c $< -o $@
+
+$(WIN_BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(E) "  WINCC   $<"
+	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) -Itests $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WIN_BUILD)/tests/etwhost-tests$(WIN_EXE): $(WIN_BUILD)/obj/tests/runner.o $(WIN_TEST_OBJS) \
+                                            $(WIN_BUILD)/libetwhost.a
+	$(E) "  LD      $@"
+	$(Q)$(WIN_CC) $(WIN_LDFLAGS) -o $@ $^ $(WIN_HOST_LIBS)
+
+# Test plugins: the same variants as on Linux (tests/plugins/*.mk), all with static libgcc
+# so they share no runtime state with the host but the C runtime DLL.
+$(WIN_BUILD)/tests/plugins/%$(WIN_SO): tests/plugins/%.c sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) -Itests/plugins -shared -o $@ $< $(WIN_LDFLAGS)
+$(COMPAT_VARIANTS:%=$(WIN_BUILD)/tests/plugins/%$(WIN_SO)): $(WIN_BUILD)/tests/plugins/%$(WIN_SO): \
+        tests/plugins/compat.c sdk/include/etwhost/plugin.h
+	@mkdir -p $(dir $@)
+	$(E) "  PLUGIN  $@"
+	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) $(COMPAT_FLAGS_$*) -shared -o $@ $< $(WIN_LDFLAGS)
+
+-include $(shell find $(WIN_BUILD)/obj -name '*.d' 2>/dev/null)
+# ==== end of the Windows cross build ======================================================
