@@ -18,7 +18,8 @@
 #define LZ_WINDOW 8192u    /* distances are 13 bits: 1..8192 */
 #define LZ_MIN_MATCH 3u
 #define LZ_HASH_BITS 14u
-#define LZ_CHAIN_DEPTH 24u
+#define LZ_CHAIN_DEPTH 8u
+#define LZ_NICE_MATCH 64u /* a match this long ends the search */
 #define LZ_NO_HALF SIZE_MAX
 
 static inline uint16_t rd16(const uint8_t *p)
@@ -285,7 +286,7 @@ int lz77_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap, size_t
                     if (l > best) {
                         best = l;
                         best_dist = i - cand;
-                        if (l == maxlen)
+                        if (l == maxlen || l >= LZ_NICE_MATCH)
                             break;
                     }
                 }

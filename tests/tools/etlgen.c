@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/mem.h"
@@ -507,7 +508,7 @@ static int generate(const char *kind, uint64_t events, uint32_t cpus, int ptr, i
 
 static int walk(const char *path, int file_order, int passes, struct errbuf *eb)
 {
-    double best = 0;
+    double best = 0, best_cpu = 0;
     for (int pass = 0; pass < passes; pass++) {
         struct etl_options o;
         memset(&o, 0, sizeof o);
@@ -519,8 +520,10 @@ static int walk(const char *path, int file_order, int passes, struct errbuf *eb)
         uint64_t kinds[8] = {0};
         struct record rec;
         uint64_t t0 = plat_monotonic_ns();
+        clock_t c0 = clock();
         while ((rc = etl_next(r, &rec, eb)) == 1)
             kinds[rec.kind & 7]++;
+        clock_t c1 = clock();
         uint64_t t1 = plat_monotonic_ns();
         struct etl_stats st;
         etl_get_stats(r, &st);
@@ -529,8 +532,12 @@ static int walk(const char *path, int file_order, int passes, struct errbuf *eb)
             return rc;
         double secs = (double)(t1 - t0) / 1e9;
         double rate = secs > 0 ? (double)st.records / secs : 0;
+        double cpu = (double)(c1 - c0) / CLOCKS_PER_SEC;
+        double cpu_rate = cpu > 0 ? (double)st.records / cpu : 0;
         if (rate > best)
             best = rate;
+        if (cpu_rate > best_cpu)
+            best_cpu = cpu_rate;
         if (pass + 1 < passes)
             continue;
         printf("{\"file\":\"%s\",\"order\":\"%s\",\"records\":%" PRIu64 ",\"buffers\":%" PRIu64
@@ -538,12 +545,13 @@ static int walk(const char *path, int file_order, int passes, struct errbuf *eb)
                ",\"bad_records\":%" PRIu64 ",\"skipped_bytes\":%" PRIu64 ",\"late_records\":%" PRIu64
                ",\"system\":%" PRIu64 ",\"perfinfo\":%" PRIu64 ",\"trace\":%" PRIu64
                ",\"instance\":%" PRIu64 ",\"event\":%" PRIu64 ",\"message\":%" PRIu64
-               ",\"seconds\":%.4f,\"records_per_s\":%.0f}\n",
+               ",\"seconds\":%.4f,\"records_per_s\":%.0f,\"cpu_seconds\":%.4f,"
+               "\"records_per_cpu_s\":%.0f}\n",
                path, file_order ? "file" : "time", st.records, st.buffers, st.compressed_buffers,
                st.bytes, st.bad_buffers, st.bad_records, st.skipped_bytes, st.late_records,
                kinds[ETWHOST_HK_SYSTEM], kinds[ETWHOST_HK_PERFINFO], kinds[ETWHOST_HK_TRACE],
                kinds[ETWHOST_HK_INSTANCE], kinds[ETWHOST_HK_EVENT], kinds[ETWHOST_HK_MESSAGE],
-               secs, best);
+               secs, best, cpu, best_cpu);
     }
     return 0;
 }
