@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Archive benchmark (`make bench` runs every tests/scripts/bench-*.sh).
+#
+# For each trace in ../shared/corpus/large (skipped when absent), in one run:
+#   size   the .etl; the archive (default settings); zstd -19 of the .etl with
+#          its buffers inflated (tests/tools/etl_inflate); zstd -3 of the
+#          canonical JSON lines (`etwhost dump`);
+#   speed  write: .etl -> decode -> archive sink (`etwhost run`, fsync never);
+#          replay: archive source -> decode (with the archived schemas) ->
+#          null sink; read: the archive reader alone (`etwhost archive info`).
+# Totals over all traces come last, as ratios against the targets
+# (archive <= zstd -19 of the plain .etl, <= 0.6x zstd -3 of JSON lines,
+# write >= 1 M events/s, replay >= 2 M events/s).
+set -u
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+CORPUS=../shared/corpus/large
+W=$B/bench-archive
+if [ ! -d "$CORPUS" ]; then
+    echo "bench-archive: SKIP ($CORPUS absent)"
+    exit 0
+fi
+command -v zstd >/dev/null || { echo "bench-archive: SKIP (zstd not installed)"; exit 0; }
+make -s BUILD="$B" "$B/etwhost" "$B/plugins/archive.so" "$B/tools/etl_inflate" \
+    "$B/tests/plugins/nullsink.so" >/dev/null || exit 1
+E=$PWD/$B/etwhost
+rm -rf "$W"; mkdir -p "$W"
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+size() { stat -c %s "$1"; }
+
+run_conf() { # dir source_json sink_json
+    mkdir -p "$1/conf.d"
+    printf '{"batch_size": 1024, "sources": [%s]}\n' "$2" > "$1/etwhost.json"
+    echo "$3" > "$1/conf.d/10-sink.json"
+}
+
+printf '%-36s %8s %10s %10s %10s %10s %10s %9s %9s %9s\n' trace events etl plain-etl \
+    'zstd19' 'json-zst3' archive 'write/s' 'replay/s' 'read/s'
+T_EV=0; T_ARC=0; T_Z19=0; T_JZ=0; T_WS=0; T_RS=0; T_READ=0
+for etl in "$CORPUS"/*.etl; do
+    name=$(basename "$etl" .etl)
+    d=$W/$name; mkdir -p "$d"
+    "$B/tools/etl_inflate" "$etl" "$d/plain.etl" 2>/dev/null || cp "$etl" "$d/plain.etl"
+    z19=$(zstd -19 -T1 -q -c "$d/plain.etl" | wc -c)
+    "$E" dump -q "$etl" > "$d/lines.jsonl"
+    events=$(wc -l < "$d/lines.jsonl")
+    jz=$(zstd -3 -q -c "$d/lines.jsonl" | wc -c)
+    # write
+    run_conf "$d/w" "{\"type\": \"etl\", \"path\": \"$PWD/$etl\"}" \
+        "{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": {\"path\": \"$PWD/$d/a.etwa\", \"fsync\": \"never\"}}"
+    t0=$(now); "$E" run -c "$d/w" 2>"$d/w.err" || { cat "$d/w.err"; exit 1; }; t1=$(now)
+    ws=$(secs "$t0" "$t1")
+    arc=$(size "$d/a.etwa")
+    # replay through the chain (decode with the archived schemas) into the null sink
+    run_conf "$d/r" "{\"type\": \"archive\", \"path\": \"$PWD/$d/a.etwa\"}" \
+        "{\"name\": \"n\", \"plugin\": \"nullsink\", \"path\": \"$PWD/$B/tests/plugins/nullsink.so\"}"
+    t0=$(now); "$E" run -c "$d/r" 2>"$d/r.err" || { cat "$d/r.err"; exit 1; }; t1=$(now)
+    rs=$(secs "$t0" "$t1")
+    # the reader alone
+    t0=$(now); "$E" archive info "$d/a.etwa" > "$d/info.txt"; t1=$(now)
+    rd=$(secs "$t0" "$t1")
+    # the archive must dump to the same lines
+    "$E" dump -q "$d/a.etwa" | cmp -s - "$d/lines.jsonl" || echo "bench-archive: $name: archive dump DIFFERS"
+    printf '%-36s %8d %10d %10d %10d %10d %10d %9s %9s %9s\n' "$name" "$events" "$(size "$etl")" \
+        "$(size "$d/plain.etl")" "$z19" "$jz" "$arc" "$(rate "$events" "$ws")" \
+        "$(rate "$events" "$rs")" "$(rate "$events" "$rd")"
+    T_EV=$((T_EV + events)); T_ARC=$((T_ARC + arc)); T_Z19=$((T_Z19 + z19)); T_JZ=$((T_JZ + jz))
+    T_WS=$(awk -v a="$T_WS" -v b="$ws" 'BEGIN { print a + b }')
+    T_RS=$(awk -v a="$T_RS" -v b="$rs" 'BEGIN { print a + b }')
+    T_READ=$(awk -v a="$T_READ" -v b="$rd" 'BEGIN { print a + b }')
+    rm -f "$d/plain.etl" "$d/lines.jsonl"
+done
+echo "totals: $T_EV events; archive $T_ARC bytes"
+echo "  archive / zstd -19 of the plain .etl: $(ratio "$T_ARC" "$T_Z19") (target <= 1)"
+echo "  archive / zstd -3 of JSON lines:      $(ratio "$T_ARC" "$T_JZ") (target <= 0.6)"
+echo "  write  (etl -> decode -> archive):    $(rate "$T_EV" "$T_WS") events/s (target >= 1000000)"
+echo "  replay (archive -> decode -> null):   $(rate "$T_EV" "$T_RS") events/s (target >= 2000000)"
+echo "  read   (archive reader alone):        $(rate "$T_EV" "$T_READ") events/s"
