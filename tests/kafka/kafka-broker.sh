@@ -16,7 +16,8 @@
 # on 127.0.0.1 only.
 #
 # Environment: KAFKA_VERSION (default 4.1.1), KAFKA_CACHE (default <repo>/build/kafka),
-# KAFKA_HEAP (default 512m), KAFKA_MESSAGE_MAX_BYTES (default 4194304).
+# KAFKA_HEAP (default 512m), KAFKA_MESSAGE_MAX_BYTES (default 4194304), KAFKA_JVM_OPTS
+# (extra JVM options, e.g. -XX:TieredStopAtLevel=1 to start faster on a small machine).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,7 +62,7 @@ jopts() {
     echo "-Xms$KAFKA_HEAP -Xmx$KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20" \
         "-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent" \
         "-Djava.awt.headless=true -Djava.io.tmpdir=$d/tmp -Dkafka.logs.dir=$d/logs" \
-        "-Dlog4j2.configurationFile=$d/log4j2.properties"
+        "-Dlog4j2.configurationFile=$d/log4j2.properties ${KAFKA_JVM_OPTS:-}"
 }
 
 alive() {
