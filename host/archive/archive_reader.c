@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/compiler.h"
 #include "../core/arena.h"
 #include "../core/log.h"
 #include "../core/mem.h"
@@ -83,7 +84,7 @@ struct archive_reader {
 /* ---- Messages ---------------------------------------------------------------------- */
 
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
+ETWHOST_PRINTF(3, 4)
 #endif
 static void warnf(struct archive_reader *ar, uint64_t off, const char *fmt, ...)
 {
@@ -237,6 +238,30 @@ static int add_block_prov(struct archive_reader *ar, int64_t pi)
         return ERR_NOMEM;
     ar->bprovs[ar->nbprovs++] = (uint32_t)pi;
     ar->blocks[ar->nblocks - 1].nprov++;
+    return 0;
+}
+
+/* The block tables (about 2 MB), allocated when the first block is met. */
+static int ensure_tables(struct archive_reader *ar)
+{
+    if (ar->meta)
+        return 0;
+    ar->meta = mem_alloc(sizeof *ar->meta);
+    ar->lprov = mem_alloc(65536 * sizeof *ar->lprov);
+    ar->lschema = mem_alloc(65536 * sizeof *ar->lschema);
+    ar->lschema_missing = mem_alloc(65536);
+    if (ar->meta == NULL || ar->lprov == NULL || ar->lschema == NULL ||
+        ar->lschema_missing == NULL) {
+        mem_free(ar->meta);
+        mem_free(ar->lprov);
+        mem_free(ar->lschema);
+        mem_free(ar->lschema_missing);
+        ar->meta = NULL;
+        ar->lprov = NULL;
+        ar->lschema = NULL;
+        ar->lschema_missing = NULL;
+        return ERR_NOMEM;
+    }
     return 0;
 }
 
@@ -406,6 +431,8 @@ static int open_scan(struct archive_reader *ar)
             continue;
         }
         if (f.type == AR_FRAME_BLOCK) {
+            if (ensure_tables(ar))
+                return ERR_NOMEM;
             if (!ar_frame_payload_ok(&f)) {
                 warnf(ar, off, "block: payload checksum mismatch (%u events skipped)", f.count);
                 ar->st.bad_blocks++;
@@ -456,12 +483,7 @@ static int open_common(struct archive_reader *ar, const struct archive_options *
     }
     ar->arena.chunk_size = 64 * 1024;
     ar->dctx = ZSTD_createDCtx();
-    ar->meta = mem_alloc(sizeof *ar->meta);
-    ar->lprov = mem_alloc(65536 * sizeof *ar->lprov);
-    ar->lschema = mem_alloc(65536 * sizeof *ar->lschema);
-    ar->lschema_missing = mem_alloc(65536);
-    if (ar->dctx == NULL || ar->meta == NULL || ar->lprov == NULL || ar->lschema == NULL ||
-        ar->lschema_missing == NULL)
+    if (ar->dctx == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
     if (ar->len < AR_FILE_HDR_SIZE || memcmp(ar->base, archive_magic, 8) != 0)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: not an etwhost archive (bad magic)",
@@ -591,6 +613,8 @@ static int load_block(struct archive_reader *ar)
     const struct archive_block *b = &ar->blocks[ar->cur];
     struct ar_frame f;
     const char *why = "not a block frame";
+    if (ensure_tables(ar))
+        return ERR_NOMEM;
     int fr = ar_frame_at(ar->base, ar->len, b->offset, &f, &why);
     if (fr != AR_FRAME_OK || f.type != AR_FRAME_BLOCK) {
         warnf(ar, b->offset, "block: %s (%u events skipped)", why, b->count);
