@@ -267,7 +267,8 @@ TEST(mof_versions_fall_back_to_lower_known_ones)
     k[1].kind = ETWHOST_HK_SYSTEM;
     k[1].hook = 0x1402;
     k[1].version = 1;
-    plb_u(&k[1].p, 0, 16);
+    plb_u(&k[1].p, 0, 8);
+    plb_u(&k[1].p, 0, 8);
     /* An unknown event type. */
     k[2].kind = ETWHOST_HK_SYSTEM;
     k[2].hook = 0x03F0;
