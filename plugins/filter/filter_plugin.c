@@ -9,14 +9,30 @@
  * With stage "auto" the instance runs at the record stage (before decoding,
  * so dropped events never pay for it) when the rule only looks at header
  * fields, and at the event stage when it needs properties.
+ *
+ * The rule arrives as JSON text (api->config_get_json) and is read with
+ * jansson, which the plugin links itself.  jansson's allocation functions
+ * are process-global (json_set_alloc_funcs): on Linux the plugin's
+ * libjansson.so is the same loaded library as the host's (RTLD_LOCAL does
+ * not load a second copy of a DSO already in the process), so the json_t
+ * values made here are allocated through the allocator the host installed.
+ * That is safe because they never cross the ABI: create() parses, compiles
+ * and json_decref()s the tree in the same call, and the compiled rule keeps
+ * only its own malloc'd copies.  On Windows the plugin DLL links jansson
+ * statically and has its own copy with its own (default) allocator, which
+ * is equally fine for the same reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "etwhost/plugin.h"
-#include "filter_json.h"
 #include "filter_rule.h"
+
+/* Nesting the rule text may have, as the filter always accepted. */
+#define FLT_MAX_JSON_DEPTH 64
 
 struct flt {
     etwhost_host *h;
@@ -59,6 +75,26 @@ static etwhost_status pick(const etwhost_host_api *api, const etwhost_config *cf
     return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "%s: unknown value \"%s\"", key, shown);
 }
 
+/* Is v nested deeper than FLT_MAX_JSON_DEPTH (v itself at 'depth')? */
+static int too_deep(json_t *v, int depth)
+{
+    if (depth > FLT_MAX_JSON_DEPTH)
+        return 1;
+    if (json_is_array(v)) {
+        for (size_t k = 0; k < json_array_size(v); k++)
+            if (too_deep(json_array_get(v, k), depth + 1))
+                return 1;
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *m;
+        json_object_foreach(v, key, m) {
+            if (too_deep(m, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static void ETWHOST_CALL flt_destroy(void *inst)
 {
     struct flt *f = inst;
@@ -91,20 +127,27 @@ static etwhost_status ETWHOST_CALL flt_create(etwhost_host *h, const etwhost_hos
     if (rc != ETWHOST_OK)
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "rule: cannot read (%s)",
                             etwhost_status_name(rc));
-    struct fj_value tree;
-    char perr[200];
-    if (fj_parse(text, len, &tree, perr, sizeof perr) != 0)
-        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "rule: %s", perr);
+    /* Any value (the compiler names a non-object); a repeated member is an error. */
+    json_error_t je;
+    json_t *tree = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (tree == NULL)
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "rule: line %d column %d: %s",
+                            je.line, je.column, je.text);
+    if (too_deep(tree, 0)) {
+        json_decref(tree);
+        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
+                            "rule: nesting deeper than %d levels", FLT_MAX_JSON_DEPTH);
+    }
     struct flt *f = calloc(1, sizeof *f);
     if (f == NULL) {
-        fj_free(&tree);
+        json_decref(tree);
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
     }
     f->h = h;
     f->api = api;
     f->exclude = mode == 1;
-    rc = frule_compile(&tree, "rule", &f->rule, err, err_len);
-    fj_free(&tree);
+    rc = frule_compile(tree, "rule", &f->rule, err, err_len);
+    json_decref(tree);
     if (rc != ETWHOST_OK) {
         flt_destroy(f);
         return rc;

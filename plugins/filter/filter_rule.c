@@ -95,9 +95,44 @@ struct numop {
     struct num v;
 };
 
-struct prop_cond {
-    char *path;
+/*
+ * Where a property sits in events of one type.  Events of one type (provider
+ * GUID, event id, version, opcode and event name) are decoded with one
+ * schema, so a top-level property is found at the same pre-order index
+ * unless a variable-length array before it moved it: the index is therefore
+ * checked on every use (event_prop_at, then parent and name compare), and a
+ * failed check searches by name again.  A property the type does not have is
+ * absent from every fully decoded event of the type with the same number of
+ * properties.
+ */
+#define LOC_EMPTY 0
+#define LOC_INDEX 1  /* at 'index' (checked on each use) */
+#define LOC_ABSENT 2 /* absent from fully decoded events with 'nprops' properties */
+#define LOC_SEARCH 3 /* not cacheable (repeated name, struct, ...): search by name */
+
+struct loc_entry {
+    etwhost_guid guid;
+    const char *event_name;
+    uint16_t event_id;
+    uint8_t version, opcode;
+    uint32_t state; /* LOC_* */
+    uint32_t index;
+    uint32_t nprops;
+};
+
+/* Direct-mapped by event type: streams interleave a handful of types. */
+#define LOC_SLOTS 16
+
+/* A property path and, for a plain top-level name, its per-type cache. */
+struct prop_ref {
+    char *path; /* NUL-terminated, for the getters */
     size_t path_len;
+    char *alias2;              /* path + "_2": finds a second property of that name */
+    struct loc_entry *cache;   /* LOC_SLOTS entries; NULL for "a.b" and "a[2]" paths */
+};
+
+struct prop_cond {
+    struct prop_ref ref;
     int icase;
     int exists; /* -1 not given, 0 must be absent, 1 must be present */
     struct strop *sops;
@@ -143,6 +178,7 @@ struct fnode {
     /* Provider answers by GUID and name pointer (see provider_match). */
     struct pcache *cache;
     struct prop_cond *prop;
+    struct prop_ref names[2]; /* process_name: ImageName, ProcessName */
     char *path; /* JSON path, kept for frule_needs_props */
 };
 
@@ -209,6 +245,21 @@ static char *xstrdup(const char *s)
     if (d != NULL)
         memcpy(d, s, n);
     return d;
+}
+
+/* How a JSON value's type is named in messages. */
+static const char *jtype(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    default: return "null";
+    }
 }
 
 /* ---- nearest-key suggestion ---------------------------------------------- */
@@ -473,44 +524,45 @@ static int parse_u64_text(const char *s, size_t n, uint64_t max, uint64_t *out)
 }
 
 /* One element of an id list: integer, "N" or "A-B". */
-static etwhost_status idset_elem(struct ctx *c, struct idset *s, const struct fj_value *v,
-                                 uint32_t max)
+static etwhost_status idset_elem(struct ctx *c, struct idset *s, json_t *v, uint32_t max)
 {
-    if (v->type == FJ_NUM) {
-        if (!v->is_int || v->i < 0 || (uint64_t)v->i > max)
-            return cerr(c, "%g is not an integer in 0-%u", v->d, (unsigned)max);
-        return idset_add(c, s, (uint32_t)v->i, (uint32_t)v->i);
+    if (json_is_number(v)) {
+        json_int_t i = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (!json_is_integer(v) || i < 0 || (uint64_t)i > max)
+            return cerr(c, "%g is not an integer in 0-%u", json_number_value(v), (unsigned)max);
+        return idset_add(c, s, (uint32_t)i, (uint32_t)i);
     }
-    if (v->type == FJ_STR) {
-        const char *dash = memchr(v->s, '-', v->len);
+    if (json_is_string(v)) {
+        const char *str = json_string_value(v);
+        size_t len = json_string_length(v);
+        const char *dash = memchr(str, '-', len);
         uint64_t lo, hi;
         if (dash == NULL) {
-            if (parse_u64_text(v->s, v->len, max, &lo) != 0)
+            if (parse_u64_text(str, len, max, &lo) != 0)
                 return cerr(c, "bad value \"%s\" (expected a number in 0-%u or a range \"A-B\")",
-                            v->s, (unsigned)max);
+                            str, (unsigned)max);
             return idset_add(c, s, (uint32_t)lo, (uint32_t)lo);
         }
-        if (parse_u64_text(v->s, (size_t)(dash - v->s), max, &lo) != 0 ||
-            parse_u64_text(dash + 1, v->len - (size_t)(dash - v->s) - 1, max, &hi) != 0)
-            return cerr(c, "bad range \"%s\" (expected \"A-B\" with numbers in 0-%u)", v->s,
+        if (parse_u64_text(str, (size_t)(dash - str), max, &lo) != 0 ||
+            parse_u64_text(dash + 1, len - (size_t)(dash - str) - 1, max, &hi) != 0)
+            return cerr(c, "bad range \"%s\" (expected \"A-B\" with numbers in 0-%u)", str,
                         (unsigned)max);
         if (lo > hi)
-            return cerr(c, "bad range \"%s\" (start is greater than end)", v->s);
+            return cerr(c, "bad range \"%s\" (start is greater than end)", str);
         return idset_add(c, s, (uint32_t)lo, (uint32_t)hi);
     }
-    return cerr(c, "expected a number or a range string \"A-B\", got %s", fj_type_name(v->type));
+    return cerr(c, "expected a number or a range string \"A-B\", got %s", jtype(v));
 }
 
-static etwhost_status compile_idset(struct ctx *c, struct idset *s, const struct fj_value *v,
-                                    uint32_t max)
+static etwhost_status compile_idset(struct ctx *c, struct idset *s, json_t *v, uint32_t max)
 {
     etwhost_status rc;
-    if (v->type == FJ_ARR) {
-        if (v->len == 0)
+    if (json_is_array(v)) {
+        if (json_array_size(v) == 0)
             return cerr(c, "empty list (it would never match)");
-        for (size_t k = 0; k < v->len; k++) {
+        for (size_t k = 0; k < json_array_size(v); k++) {
             size_t old = push_index(c, k);
-            rc = idset_elem(c, s, &v->items[k], max);
+            rc = idset_elem(c, s, json_array_get(v, k), max);
             if (rc != ETWHOST_OK)
                 return rc;
             pop(c, old);
@@ -525,12 +577,13 @@ static etwhost_status compile_idset(struct ctx *c, struct idset *s, const struct
 
 /* ---- pattern sets (provider, event_name, process_name) ------------------------ */
 
-static etwhost_status pat_elem(struct ctx *c, struct patset *ps, const struct fj_value *v,
-                               int allow_guid)
+static etwhost_status pat_elem(struct ctx *c, struct patset *ps, json_t *v, int allow_guid)
 {
-    if (v->type != FJ_STR)
-        return cerr(c, "expected a string, got %s", fj_type_name(v->type));
-    if (v->len == 0)
+    if (!json_is_string(v))
+        return cerr(c, "expected a string, got %s", jtype(v));
+    const char *str = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (len == 0)
         return cerr(c, "empty name");
     struct pat *np = realloc(ps->p, (ps->n + 1) * sizeof *np);
     if (np == NULL)
@@ -538,32 +591,31 @@ static etwhost_status pat_elem(struct ctx *c, struct patset *ps, const struct fj
     ps->p = np;
     struct pat *p = &ps->p[ps->n];
     memset(p, 0, sizeof *p);
-    if (allow_guid && parse_guid(v->s, v->len, &p->guid) == 0) {
+    if (allow_guid && parse_guid(str, len, &p->guid) == 0) {
         p->kind = PAT_GUID;
     } else {
-        if (allow_guid && v->s[0] == '{')
+        if (allow_guid && str[0] == '{')
             return cerr(c, "bad GUID \"%s\" (expected {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx})",
-                        v->s);
-        p->kind = strpbrk(v->s, "*?") != NULL ? PAT_GLOB : PAT_EXACT;
-        p->s = xstrdup(v->s);
+                        str);
+        p->kind = strpbrk(str, "*?") != NULL ? PAT_GLOB : PAT_EXACT;
+        p->s = xstrdup(str);
         if (p->s == NULL)
             return nomem(c);
-        p->len = v->len;
+        p->len = len;
     }
     ps->n++;
     return ETWHOST_OK;
 }
 
-static etwhost_status compile_patset(struct ctx *c, struct patset *ps, const struct fj_value *v,
-                                     int allow_guid)
+static etwhost_status compile_patset(struct ctx *c, struct patset *ps, json_t *v, int allow_guid)
 {
     etwhost_status rc;
-    if (v->type == FJ_ARR) {
-        if (v->len == 0)
+    if (json_is_array(v)) {
+        if (json_array_size(v) == 0)
             return cerr(c, "empty list (it would never match)");
-        for (size_t k = 0; k < v->len; k++) {
+        for (size_t k = 0; k < json_array_size(v); k++) {
             size_t old = push_index(c, k);
-            rc = pat_elem(c, ps, &v->items[k], allow_guid);
+            rc = pat_elem(c, ps, json_array_get(v, k), allow_guid);
             if (rc != ETWHOST_OK)
                 return rc;
             pop(c, old);
@@ -575,32 +627,38 @@ static etwhost_status compile_patset(struct ctx *c, struct patset *ps, const str
 
 /* ---- numbers ------------------------------------------------------------------- */
 
-static etwhost_status get_num(struct ctx *c, const struct fj_value *v, struct num *out)
+/*
+ * A JSON number as the rule keeps it.  The text the plugin parses was written
+ * by jansson (the host's settings), so integers fit int64 and keep their
+ * integer type; anything with a fraction or exponent is a real.
+ */
+static etwhost_status get_num(struct ctx *c, json_t *v, struct num *out)
 {
-    if (v->type == FJ_BOOL) {
+    if (json_is_boolean(v)) {
         out->is_int = 1;
-        out->i = v->b;
-        out->d = v->b;
+        out->i = json_is_true(v);
+        out->d = (double)out->i;
         return ETWHOST_OK;
     }
-    if (v->type != FJ_NUM)
-        return cerr(c, "expected a number, got %s", fj_type_name(v->type));
-    out->is_int = v->is_int;
-    out->i = v->i;
-    out->d = v->d;
+    if (!json_is_number(v))
+        return cerr(c, "expected a number, got %s", jtype(v));
+    out->is_int = json_is_integer(v);
+    out->i = out->is_int ? (int64_t)json_integer_value(v) : 0;
+    out->d = json_number_value(v);
     return ETWHOST_OK;
 }
 
-static etwhost_status get_mask(struct ctx *c, const struct fj_value *v, uint64_t *out)
+static etwhost_status get_mask(struct ctx *c, json_t *v, uint64_t *out)
 {
-    if (v->type == FJ_NUM && v->is_int && v->i >= 0) {
-        *out = (uint64_t)v->i;
-    } else if (v->type == FJ_STR) {
-        if (parse_u64_text(v->s, v->len, UINT64_MAX, out) != 0)
-            return cerr(c, "bad mask \"%s\" (expected a number or \"0x...\" hex string)", v->s);
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+    } else if (json_is_string(v)) {
+        if (parse_u64_text(json_string_value(v), json_string_length(v), UINT64_MAX, out) != 0)
+            return cerr(c, "bad mask \"%s\" (expected a number or \"0x...\" hex string)",
+                        json_string_value(v));
     } else {
         return cerr(c, "expected a non-negative integer or a \"0x...\" hex string, got %s",
-                    v->type == FJ_NUM ? "a fraction or negative number" : fj_type_name(v->type));
+                    json_is_number(v) ? "a fraction or negative number" : jtype(v));
     }
     if (*out == 0)
         return cerr(c, "mask 0 selects no keyword bits");
@@ -609,27 +667,57 @@ static etwhost_status get_mask(struct ctx *c, const struct fj_value *v, uint64_t
 
 /* ---- property conditions ------------------------------------------------------ */
 
-static etwhost_status add_strop(struct ctx *c, struct strop **arr, uint32_t *n, int op,
-                                const struct fj_value *v)
+/* Set up a path; -1 when out of memory (what was allocated is freed by prop_ref_free). */
+static int prop_ref_init(struct prop_ref *r, const char *path, size_t len)
 {
-    if (v->type != FJ_STR)
-        return cerr(c, "expected a string, got %s", fj_type_name(v->type));
+    memset(r, 0, sizeof *r);
+    r->path = malloc(len + 1);
+    if (r->path == NULL)
+        return -1;
+    memcpy(r->path, path, len);
+    r->path[len] = '\0';
+    r->path_len = len;
+    /* Only a plain top-level name is cached: a path into a struct or an array element can
+     * move with the array lengths of each event. */
+    if (memchr(path, '.', len) != NULL || memchr(path, '[', len) != NULL)
+        return 0;
+    r->alias2 = malloc(len + 3);
+    r->cache = calloc(LOC_SLOTS, sizeof *r->cache);
+    if (r->alias2 == NULL || r->cache == NULL)
+        return -1;
+    memcpy(r->alias2, path, len);
+    memcpy(r->alias2 + len, "_2", 3);
+    return 0;
+}
+
+static void prop_ref_free(struct prop_ref *r)
+{
+    free(r->path);
+    free(r->alias2);
+    free(r->cache);
+    memset(r, 0, sizeof *r);
+}
+
+static etwhost_status add_strop(struct ctx *c, struct strop **arr, uint32_t *n, int op, json_t *v)
+{
+    if (!json_is_string(v))
+        return cerr(c, "expected a string, got %s", jtype(v));
+    size_t len = json_string_length(v);
     struct strop *na = realloc(*arr, (*n + 1) * sizeof *na);
     if (na == NULL)
         return nomem(c);
     *arr = na;
     na[*n].op = op;
-    na[*n].len = v->len;
-    na[*n].s = malloc(v->len + 1);
+    na[*n].len = len;
+    na[*n].s = malloc(len + 1);
     if (na[*n].s == NULL)
         return nomem(c);
-    memcpy(na[*n].s, v->s, v->len + 1);
+    memcpy(na[*n].s, json_string_value(v), len + 1);
     (*n)++;
     return ETWHOST_OK;
 }
 
-static etwhost_status add_numop(struct ctx *c, struct prop_cond *pc, int op,
-                                const struct fj_value *v)
+static etwhost_status add_numop(struct ctx *c, struct prop_cond *pc, int op, json_t *v)
 {
     struct numop *na = realloc(pc->nops, (pc->nnops + 1) * sizeof *na);
     if (na == NULL)
@@ -643,10 +731,10 @@ static etwhost_status add_numop(struct ctx *c, struct prop_cond *pc, int op,
     return ETWHOST_OK;
 }
 
-static etwhost_status compile_regex(struct ctx *c, struct prop_cond *pc, const struct fj_value *v)
+static etwhost_status compile_regex(struct ctx *c, struct prop_cond *pc, json_t *v)
 {
-    if (v->type != FJ_STR)
-        return cerr(c, "expected a string, got %s", fj_type_name(v->type));
+    if (!json_is_string(v))
+        return cerr(c, "expected a string, got %s", jtype(v));
     int ecode;
     PCRE2_SIZE eoff;
     uint32_t opts = PCRE2_UTF;
@@ -655,7 +743,8 @@ static etwhost_status compile_regex(struct ctx *c, struct prop_cond *pc, const s
 #endif
     if (pc->icase)
         opts |= PCRE2_CASELESS;
-    pc->re = pcre2_compile((PCRE2_SPTR)v->s, v->len, opts, &ecode, &eoff, NULL);
+    pc->re = pcre2_compile((PCRE2_SPTR)json_string_value(v), json_string_length(v), opts, &ecode,
+                           &eoff, NULL);
     if (pc->re == NULL) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(ecode, msg, sizeof msg);
@@ -673,7 +762,7 @@ static void free_prop(struct prop_cond *pc)
 {
     if (pc == NULL)
         return;
-    free(pc->path);
+    prop_ref_free(&pc->ref);
     for (uint32_t k = 0; k < pc->nsops; k++)
         free(pc->sops[k].s);
     free(pc->sops);
@@ -690,14 +779,14 @@ static void free_prop(struct prop_cond *pc)
 }
 
 /* Compile the "prop" member and its operators from object o. */
-static etwhost_status compile_prop(struct ctx *c, struct fnode *n, const struct fj_value *o)
+static etwhost_status compile_prop(struct ctx *c, struct fnode *n, json_t *o)
 {
-    const struct fj_value *pv = fj_get(o, "prop");
+    json_t *pv = json_object_get(o, "prop");
     etwhost_status rc;
     size_t old = push_key(c, "prop");
-    if (pv->type != FJ_STR)
-        return cerr(c, "expected a property name (string), got %s", fj_type_name(pv->type));
-    if (pv->len == 0)
+    if (!json_is_string(pv))
+        return cerr(c, "expected a property name (string), got %s", jtype(pv));
+    if (json_string_length(pv) == 0)
         return cerr(c, "empty property name");
     pop(c, old);
     struct prop_cond *pc = calloc(1, sizeof *pc);
@@ -705,58 +794,56 @@ static etwhost_status compile_prop(struct ctx *c, struct fnode *n, const struct 
         return nomem(c);
     n->prop = pc;
     pc->exists = -1;
-    pc->path = xstrdup(pv->s);
-    if (pc->path == NULL)
+    if (prop_ref_init(&pc->ref, json_string_value(pv), json_string_length(pv)) != 0)
         return nomem(c);
-    pc->path_len = pv->len;
-    const struct fj_value *ic = fj_get(o, "ignore_case");
+    json_t *ic = json_object_get(o, "ignore_case");
     if (ic != NULL) {
         old = push_key(c, "ignore_case");
-        if (ic->type != FJ_BOOL)
-            return cerr(c, "expected true or false, got %s", fj_type_name(ic->type));
-        pc->icase = ic->b;
+        if (!json_is_boolean(ic))
+            return cerr(c, "expected true or false, got %s", jtype(ic));
+        pc->icase = json_is_true(ic);
         pop(c, old);
     }
     int nops = 0;
-    for (size_t k = 0; k < o->len; k++) {
-        const char *key = o->members[k].key;
-        const struct fj_value *v = &o->members[k].val;
+    const char *key;
+    json_t *v;
+    /* Members in the order they were written, so the first bad operator is named. */
+    json_object_foreach(o, key, v) {
         /* Other conditions in the same object are compiled by compile_node. */
         if (strcmp(key, "prop") == 0 || strcmp(key, "ignore_case") == 0 || !is_prop_op(key))
             continue;
         old = push_key(c, key);
         nops++;
         if (strcmp(key, "equals") == 0) {
-            if (v->type == FJ_STR)
+            if (json_is_string(v))
                 rc = add_strop(c, &pc->sops, &pc->nsops, SOP_EQUALS, v);
-            else if (v->type == FJ_NUM || v->type == FJ_BOOL)
+            else if (json_is_number(v) || json_is_boolean(v))
                 rc = add_numop(c, pc, NOP_EQ, v);
             else
-                rc = cerr(c, "expected a string, number or boolean, got %s",
-                          fj_type_name(v->type));
+                rc = cerr(c, "expected a string, number or boolean, got %s", jtype(v));
         } else if (strcmp(key, "prefix") == 0) {
             rc = add_strop(c, &pc->sops, &pc->nsops, SOP_PREFIX, v);
         } else if (strcmp(key, "suffix") == 0) {
             rc = add_strop(c, &pc->sops, &pc->nsops, SOP_SUFFIX, v);
         } else if (strcmp(key, "contains") == 0) {
             rc = add_strop(c, &pc->sops, &pc->nsops, SOP_CONTAINS, v);
-            if (rc == ETWHOST_OK && v->len == 0)
+            if (rc == ETWHOST_OK && json_string_length(v) == 0)
                 rc = cerr(c, "empty string (it would always match)");
         } else if (strcmp(key, "regex") == 0) {
             rc = compile_regex(c, pc, v);
         } else if (strcmp(key, "in") == 0) {
             pc->has_in = 1;
-            if (v->type != FJ_ARR || v->len == 0) {
+            if (!json_is_array(v) || json_array_size(v) == 0) {
                 rc = cerr(c, "expected a non-empty array of strings or numbers, got %s",
-                          v->type == FJ_ARR ? "an empty array" : fj_type_name(v->type));
+                          json_is_array(v) ? "an empty array" : jtype(v));
             } else {
                 rc = ETWHOST_OK;
-                for (size_t j = 0; j < v->len && rc == ETWHOST_OK; j++) {
+                for (size_t j = 0; j < json_array_size(v) && rc == ETWHOST_OK; j++) {
                     size_t o2 = push_index(c, j);
-                    const struct fj_value *e = &v->items[j];
-                    if (e->type == FJ_STR) {
+                    json_t *e = json_array_get(v, j);
+                    if (json_is_string(e)) {
                         rc = add_strop(c, &pc->in_s, &pc->nin_s, SOP_EQUALS, e);
-                    } else if (e->type == FJ_NUM) {
+                    } else if (json_is_number(e)) {
                         struct num *nn = realloc(pc->in_n, (pc->nin_n + 1) * sizeof *nn);
                         if (nn == NULL)
                             return nomem(c);
@@ -764,18 +851,17 @@ static etwhost_status compile_prop(struct ctx *c, struct fnode *n, const struct 
                         rc = get_num(c, e, &nn[pc->nin_n]);
                         pc->nin_n++;
                     } else {
-                        rc = cerr(c, "expected a string or number, got %s",
-                                  fj_type_name(e->type));
+                        rc = cerr(c, "expected a string or number, got %s", jtype(e));
                     }
                     if (rc == ETWHOST_OK)
                         pop(c, o2);
                 }
             }
         } else if (strcmp(key, "exists") == 0) {
-            if (v->type != FJ_BOOL)
-                rc = cerr(c, "expected true or false, got %s", fj_type_name(v->type));
-            else {
-                pc->exists = v->b;
+            if (!json_is_boolean(v)) {
+                rc = cerr(c, "expected true or false, got %s", jtype(v));
+            } else {
+                pc->exists = json_is_true(v);
                 rc = ETWHOST_OK;
             }
         } else {
@@ -784,8 +870,8 @@ static etwhost_status compile_prop(struct ctx *c, struct fnode *n, const struct 
             for (int j = 0; j < 6; j++)
                 if (strcmp(key, names[j]) == 0)
                     op = j;
-            if (op < 0 || v->type != FJ_NUM)
-                rc = cerr(c, "expected a number, got %s", fj_type_name(v->type));
+            if (op < 0 || !json_is_number(v))
+                rc = cerr(c, "expected a number, got %s", jtype(v));
             else
                 rc = add_numop(c, pc, op, v);
         }
@@ -816,6 +902,8 @@ static void free_node(struct fnode *n)
         free(n->pats.p[k].s);
     free(n->pats.p);
     free_prop(n->prop);
+    prop_ref_free(&n->names[0]);
+    prop_ref_free(&n->names[1]);
     free(n->cache);
     free(n->path);
     free(n);
@@ -847,20 +935,18 @@ static etwhost_status add_kid(struct ctx *c, struct fnode *parent, struct fnode 
     return ETWHOST_OK;
 }
 
-static etwhost_status compile_node(struct ctx *c, const struct fj_value *v, struct fnode **out,
-                                   int depth);
+static etwhost_status compile_node(struct ctx *c, json_t *v, struct fnode **out, int depth);
 
-static etwhost_status compile_level(struct ctx *c, struct fnode *n, const struct fj_value *v)
+static etwhost_status compile_level(struct ctx *c, struct fnode *n, json_t *v)
 {
-    if (v->type != FJ_NUM || !v->is_int || v->i < 0 || v->i > 255)
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
         return cerr(c, "expected an integer level in 0-255 (1 critical .. 5 verbose)");
-    n->u = (uint32_t)v->i;
+    n->u = (uint32_t)json_integer_value(v);
     return ETWHOST_OK;
 }
 
 /* One condition key of a leaf object (not "prop" or its operators). */
-static etwhost_status compile_cond(struct ctx *c, const char *key, const struct fj_value *v,
-                                   struct fnode **out)
+static etwhost_status compile_cond(struct ctx *c, const char *key, json_t *v, struct fnode **out)
 {
     static const struct {
         const char *key;
@@ -898,8 +984,14 @@ static etwhost_status compile_cond(struct ctx *c, const char *key, const struct 
         n->cache = calloc(1, sizeof *n->cache);
         rc = n->cache == NULL ? nomem(c) : compile_patset(c, &n->pats, v, 1);
         break;
-    case FN_EVENT_NAME:
-    case FN_PROCESS_NAME: rc = compile_patset(c, &n->pats, v, 0); break;
+    case FN_EVENT_NAME: rc = compile_patset(c, &n->pats, v, 0); break;
+    case FN_PROCESS_NAME:
+        if (prop_ref_init(&n->names[0], "ImageName", 9) != 0 ||
+            prop_ref_init(&n->names[1], "ProcessName", 11) != 0)
+            rc = nomem(c);
+        else
+            rc = compile_patset(c, &n->pats, v, 0);
+        break;
     case FN_EVENT_ID:
     case FN_TASK: rc = compile_idset(c, &n->ids, v, 0xFFFF); break;
     case FN_OPCODE:
@@ -921,18 +1013,18 @@ static etwhost_status compile_cond(struct ctx *c, const char *key, const struct 
     return ETWHOST_OK;
 }
 
-static etwhost_status compile_list(struct ctx *c, struct fnode *n, const struct fj_value *v,
-                                   const char *key, int depth)
+static etwhost_status compile_list(struct ctx *c, struct fnode *n, json_t *v, const char *key,
+                                   int depth)
 {
     size_t old = push_key(c, key);
-    if (v->type != FJ_ARR)
-        return cerr(c, "expected an array of rules, got %s", fj_type_name(v->type));
-    if (v->len == 0)
+    if (!json_is_array(v))
+        return cerr(c, "expected an array of rules, got %s", jtype(v));
+    if (json_array_size(v) == 0)
         return cerr(c, "empty array (\"%s\" needs at least one rule)", key);
-    for (size_t k = 0; k < v->len; k++) {
+    for (size_t k = 0; k < json_array_size(v); k++) {
         size_t o2 = push_index(c, k);
         struct fnode *kid = NULL;
-        etwhost_status rc = compile_node(c, &v->items[k], &kid, depth + 1);
+        etwhost_status rc = compile_node(c, json_array_get(v, k), &kid, depth + 1);
         if (rc != ETWHOST_OK)
             return rc;
         rc = add_kid(c, n, kid);
@@ -944,28 +1036,34 @@ static etwhost_status compile_list(struct ctx *c, struct fnode *n, const struct 
     return ETWHOST_OK;
 }
 
-static etwhost_status compile_node(struct ctx *c, const struct fj_value *v, struct fnode **out,
-                                   int depth)
+static etwhost_status compile_node(struct ctx *c, json_t *v, struct fnode **out, int depth)
 {
     etwhost_status rc;
+    const char *key;
+    json_t *kv;
     *out = NULL;
     if (depth > 32)
         return cerr(c, "rule nested deeper than 32 levels");
-    if (v->type != FJ_OBJ)
-        return cerr(c, "expected a rule object, got %s", fj_type_name(v->type));
-    if (v->len == 0)
+    if (!json_is_object(v))
+        return cerr(c, "expected a rule object, got %s", jtype(v));
+    if (json_object_size(v) == 0)
         return cerr(c, "empty rule object (expected \"and\", \"or\", \"not\" or conditions "
                        "such as \"provider\")");
     /* A combinator must be alone in its object so the meaning is never ambiguous. */
     static const char *const combos[] = {"and", "or", "not"};
     for (int k = 0; k < 3; k++) {
-        const struct fj_value *cv = fj_get(v, combos[k]);
+        json_t *cv = json_object_get(v, combos[k]);
         if (cv == NULL)
             continue;
-        if (v->len != 1) {
-            const char *other = strcmp(v->members[0].key, combos[k]) == 0
-                                    ? v->members[1].key
-                                    : v->members[0].key;
+        if (json_object_size(v) != 1) {
+            /* Name the first other key as written (members keep their order). */
+            const char *other = "";
+            json_object_foreach(v, key, kv) {
+                if (strcmp(key, combos[k]) != 0) {
+                    other = key;
+                    break;
+                }
+            }
             return cerr(c, "\"%s\" must be the only key of its object (found \"%s\" too; "
                            "wrap conditions in {\"and\": [...]})",
                         combos[k], other);
@@ -992,8 +1090,7 @@ static etwhost_status compile_node(struct ctx *c, const struct fj_value *v, stru
         return ETWHOST_OK;
     }
     /* Unknown keys first, so a typo is named as such rather than as a missing operator. */
-    for (size_t k = 0; k < v->len; k++) {
-        const char *key = v->members[k].key;
+    json_object_foreach(v, key, kv) {
         int known = 0;
         for (size_t j = 0; rule_keys[j] != NULL && !known; j++)
             known = strcmp(rule_keys[j], key) == 0;
@@ -1008,7 +1105,7 @@ static etwhost_status compile_node(struct ctx *c, const struct fj_value *v, stru
     struct fnode *all = new_node(c, FN_AND);
     if (all == NULL)
         return nomem(c);
-    int has_prop = fj_get(v, "prop") != NULL;
+    int has_prop = json_object_get(v, "prop") != NULL;
     if (has_prop) {
         struct fnode *pn = new_node(c, FN_PROP);
         if (pn == NULL) {
@@ -1025,12 +1122,11 @@ static etwhost_status compile_node(struct ctx *c, const struct fj_value *v, stru
             return rc;
         }
     }
-    for (size_t k = 0; k < v->len; k++) {
-        const char *key = v->members[k].key;
+    json_object_foreach(v, key, kv) {
         if (strcmp(key, "prop") == 0 || (has_prop && is_prop_op(key)))
             continue;
         struct fnode *kid = NULL;
-        rc = compile_cond(c, key, &v->members[k].val, &kid);
+        rc = compile_cond(c, key, kv, &kid);
         if (rc == ETWHOST_OK)
             rc = add_kid(c, all, kid);
         if (rc != ETWHOST_OK) {
@@ -1048,7 +1144,7 @@ static etwhost_status compile_node(struct ctx *c, const struct fj_value *v, stru
     return ETWHOST_OK;
 }
 
-etwhost_status frule_compile(const struct fj_value *rule, const char *path, struct frule **out,
+etwhost_status frule_compile(json_t *rule, const char *path, struct frule **out,
                              char *err, size_t err_len)
 {
     struct ctx c;
@@ -1131,14 +1227,143 @@ static int names_match(const struct patset *ps, const char *s, size_t len)
     return 0;
 }
 
-static int process_name_match(const struct fnode *n, const etwhost_host_api *api,
-                              const etwhost_event *ev)
+/* Cache slot of an event type. */
+static uint32_t loc_slot(const etwhost_event_header *h)
 {
-    static const char *const props[] = {"ImageName", "ProcessName"};
+    const etwhost_guid *g = &h->provider_guid;
+    uint32_t x = g->data1 ^ ((uint32_t)g->data2 << 16 | g->data3) ^ g->data4[7] ^
+                 ((uint32_t)h->event_id << 8) ^ ((uint32_t)h->version << 24) ^ h->opcode;
+    return (x * 0x9E3779B1u) >> 28; /* top 4 bits: LOC_SLOTS == 16 */
+}
+
+static int loc_same_type(const struct loc_entry *e, const etwhost_event_header *h)
+{
+    return e->event_id == h->event_id && e->version == h->version && e->opcode == h->opcode &&
+           e->event_name == h->event_name && guid_eq(&e->guid, &h->provider_guid);
+}
+
+/* Does p (just read at some index) name r's property at the top level? */
+static int names_ref(const struct prop_ref *r, const etwhost_prop *p)
+{
+    return p->parent == ETWHOST_NONE && p->name_len == r->path_len && p->name != NULL &&
+           memcmp(p->name, r->path, r->path_len) == 0;
+}
+
+/*
+ * Fill e after a search by name found (found = 1, in *p) or missed the property.
+ * The index of a top-level property without children is one before its next
+ * sibling (or the last one); anything else is searched by name every time.
+ */
+static void loc_fill(struct loc_entry *e, const struct prop_ref *r, const etwhost_host_api *api,
+                     const etwhost_event *ev, const etwhost_event_header *h, int found,
+                     etwhost_status st, const etwhost_prop *p)
+{
+    e->guid = h->provider_guid;
+    e->event_name = h->event_name;
+    e->event_id = h->event_id;
+    e->version = h->version;
+    e->opcode = h->opcode;
+    e->state = LOC_SEARCH;
+    uint32_t nprops = api->event_prop_count(ev);
+    if (!found) {
+        /* A partly decoded event lacks properties its type has. */
+        if (st == ETWHOST_ERR_NOTFOUND && h->decode_status == ETWHOST_DECODE_FULL) {
+            e->state = LOC_ABSENT;
+            e->nprops = nprops;
+        } else {
+            e->state = LOC_EMPTY;
+        }
+        return;
+    }
+    /* "Name_3" finds the third "Name": such a path names no property by itself. */
+    if (!names_ref(r, p))
+        return;
+    if ((p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY) && p->count > 0)
+        return;
+    uint32_t end = p->next != ETWHOST_NONE ? p->next : nprops;
+    if (end == 0 || end > nprops)
+        return;
+    /* A second property of the same name could take the index in another event of the
+     * type whose arrays are shorter: those types are searched every time. */
+    etwhost_prop q;
+    memset(&q, 0, sizeof q);
+    q.struct_size = sizeof q;
+    if (api->event_prop_find(ev, r->alias2, r->path_len + 2, &q) != ETWHOST_ERR_NOTFOUND)
+        return;
+    memset(&q, 0, sizeof q);
+    q.struct_size = sizeof q;
+    if (api->event_prop_at(ev, end - 1, &q) != ETWHOST_OK || !names_ref(r, &q) ||
+        q.next != p->next)
+        return;
+    e->state = LOC_INDEX;
+    e->index = end - 1;
+}
+
+/*
+ * The property r names in ev: 1 with *p filled, or 0 when the event has none.
+ * Same answer as api->event_prop_find(r->path), with the search skipped for
+ * event types seen before.
+ */
+static int prop_get(const struct prop_ref *r, const etwhost_host_api *api, const etwhost_event *ev,
+                    const etwhost_event_header *h, etwhost_prop *p)
+{
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    if (r->cache == NULL)
+        return api->event_prop_find(ev, r->path, r->path_len, p) == ETWHOST_OK;
+    struct loc_entry *e = &r->cache[loc_slot(h)];
+    if (e->state != LOC_EMPTY && loc_same_type(e, h)) {
+        switch (e->state) {
+        case LOC_INDEX:
+            if (api->event_prop_at(ev, e->index, p) == ETWHOST_OK && names_ref(r, p))
+                return 1;
+            /* Moved: search again below. */
+            memset(p, 0, sizeof *p);
+            p->struct_size = sizeof *p;
+            break;
+        case LOC_ABSENT:
+            if (h->decode_status == ETWHOST_DECODE_FULL && api->event_prop_count(ev) == e->nprops)
+                return 0;
+            break;
+        default: return api->event_prop_find(ev, r->path, r->path_len, p) == ETWHOST_OK;
+        }
+    }
+    etwhost_status st = api->event_prop_find(ev, r->path, r->path_len, p);
+    int found = st == ETWHOST_OK;
+    if (found) {
+        /* loc_fill reads other properties into its own buffer; keep *p. */
+        loc_fill(e, r, api, ev, h, 1, st, p);
+    } else {
+        loc_fill(e, r, api, ev, h, 0, st, NULL);
+    }
+    return found;
+}
+
+/*
+ * The property's text as api->event_get_str gives it: a plain string is read
+ * from the property itself; other types (rendered numbers, GUIDs, value-map
+ * labels) come from the getter.  1, or 0 when it has no text.
+ */
+static int prop_text(const struct prop_ref *r, const etwhost_host_api *api,
+                     const etwhost_event *ev, const etwhost_prop *p, const char **s,
+                     size_t *len)
+{
+    if (p->type == ETWHOST_PT_STRING && p->map_text == NULL) {
+        *s = p->data != NULL ? (const char *)p->data : "";
+        *len = p->size;
+        return 1;
+    }
+    return api->event_get_str(ev, r->path, s, len) == ETWHOST_OK;
+}
+
+static int process_name_match(struct fnode *n, const etwhost_host_api *api,
+                              const etwhost_event *ev, const etwhost_event_header *h)
+{
     for (int k = 0; k < 2; k++) {
         const char *s;
         size_t len;
-        if (api->event_get_str(ev, props[k], &s, &len) != ETWHOST_OK)
+        etwhost_prop p;
+        if (!prop_get(&n->names[k], api, ev, h, &p) || !prop_text(&n->names[k], api, ev, &p, &s, &len))
             continue;
         if (names_match(&n->pats, s, len))
             return 1;
@@ -1173,6 +1398,23 @@ struct pval {
     double d;
 };
 
+/* A number held in a string ("443"): compared as a number too. */
+static void num_from_text(const char *s, size_t len, struct pval *pv)
+{
+    if (len > 0 && len < 40) {
+        char tmp[40];
+        memcpy(tmp, s, len);
+        tmp[len] = '\0';
+        char *end;
+        double d = strtod(tmp, &end);
+        if (*end == '\0') {
+            pv->kind = 3;
+            pv->d = d;
+        }
+    }
+}
+
+/* The numeric value through the typed getters (i64, then u64, f64, text). */
 static void fetch_num(const etwhost_host_api *api, const etwhost_event *ev, const char *path,
                       struct pval *pv)
 {
@@ -1190,20 +1432,50 @@ static void fetch_num(const etwhost_host_api *api, const etwhost_event *ev, cons
         pv->kind = 3;
         return;
     }
-    /* A number held in a string ("443"): compare it as a number too. */
     const char *s;
     size_t len;
-    if (api->event_get_str(ev, path, &s, &len) == ETWHOST_OK && len > 0 && len < 40) {
-        char tmp[40];
-        memcpy(tmp, s, len);
-        tmp[len] = '\0';
-        char *end;
-        double d = strtod(tmp, &end);
-        if (*end == '\0') {
-            pv->kind = 3;
-            pv->d = d;
+    if (api->event_get_str(ev, path, &s, &len) == ETWHOST_OK)
+        num_from_text(s, len, pv);
+}
+
+/*
+ * The numeric value of property p, as fetch_num would find it.  Integers and
+ * floats are read from the property (at their declared width, as the getters
+ * convert them), plain strings parsed; other types go through the getters.
+ */
+static void prop_num(const struct prop_ref *r, const etwhost_host_api *api,
+                     const etwhost_event *ev, const etwhost_prop *p, struct pval *pv)
+{
+    pv->kind = 1;
+    switch (p->type) {
+    case ETWHOST_PT_I8: pv->i = (int8_t)(p->num.u & 0xFFu); return;
+    case ETWHOST_PT_I16: pv->i = (int16_t)(p->num.u & 0xFFFFu); return;
+    case ETWHOST_PT_I32: pv->i = (int32_t)(p->num.u & 0xFFFFFFFFu); return;
+    case ETWHOST_PT_I64: pv->i = p->num.i; return;
+    case ETWHOST_PT_U8: pv->u = p->num.u & 0xFFu; break;
+    case ETWHOST_PT_U16: pv->u = p->num.u & 0xFFFFu; break;
+    case ETWHOST_PT_U32: pv->u = p->num.u & 0xFFFFFFFFu; break;
+    case ETWHOST_PT_U64: pv->u = p->num.u; break;
+    case ETWHOST_PT_F64:
+        pv->kind = 3;
+        pv->d = p->num.f;
+        return;
+    case ETWHOST_PT_F32:
+        pv->kind = 3;
+        pv->d = (double)(float)p->num.f;
+        return;
+    case ETWHOST_PT_STRING:
+        if (p->map_text == NULL) {
+            pv->kind = 0;
+            num_from_text(p->data != NULL ? (const char *)p->data : "", p->size, pv);
+            return;
         }
+        fetch_num(api, ev, r->path, pv);
+        return;
+    default: fetch_num(api, ev, r->path, pv); return;
     }
+    pv->kind = pv->u > (uint64_t)INT64_MAX ? 2 : 1;
+    pv->i = (int64_t)pv->u;
 }
 
 /* Compare property value with constant: <0, 0, >0; 2 if not comparable (NaN). */
@@ -1255,24 +1527,23 @@ static int str_test(const struct strop *o, const char *s, size_t len, int icase)
     }
 }
 
-static int prop_eval(const struct prop_cond *pc, const etwhost_host_api *api,
-                     const etwhost_event *ev)
+static int prop_eval(struct prop_cond *pc, const etwhost_host_api *api, const etwhost_event *ev,
+                     const etwhost_event_header *h)
 {
     const char *s = NULL;
     size_t len = 0;
     int have_str = 0;
+    etwhost_prop p;
+    /* One search (or cache hit) serves every operator of the condition. */
+    int present = prop_get(&pc->ref, api, ev, h, &p);
     if (pc->exists >= 0) {
-        etwhost_prop p;
-        memset(&p, 0, sizeof p);
-        p.struct_size = sizeof p;
-        int present = api->event_prop_find(ev, pc->path, pc->path_len, &p) == ETWHOST_OK;
         if (present != pc->exists)
             return 0;
         if (!present)
             return 1;
     }
     if (pc->nsops > 0 || pc->re != NULL || pc->nin_s > 0) {
-        if (api->event_get_str(ev, pc->path, &s, &len) != ETWHOST_OK) {
+        if (!present || !prop_text(&pc->ref, api, ev, &p, &s, &len)) {
             /* Absent property: string operators fail; "in" may still match a number. */
             if (pc->nsops > 0 || pc->re != NULL || pc->nin_n == 0)
                 return 0;
@@ -1291,7 +1562,9 @@ static int prop_eval(const struct prop_cond *pc, const etwhost_host_api *api,
     struct pval pv;
     pv.kind = -1;
     if (pc->nnops > 0) {
-        fetch_num(api, ev, pc->path, &pv);
+        pv.kind = 0;
+        if (present)
+            prop_num(&pc->ref, api, ev, &p, &pv);
         if (pv.kind == 0)
             return 0;
         for (uint32_t k = 0; k < pc->nnops; k++) {
@@ -1305,8 +1578,11 @@ static int prop_eval(const struct prop_cond *pc, const etwhost_host_api *api,
         for (uint32_t k = 0; k < pc->nin_s && have_str && !any; k++)
             any = str_test(&pc->in_s[k], s, len, pc->icase);
         if (!any && pc->nin_n > 0) {
-            if (pv.kind < 0)
-                fetch_num(api, ev, pc->path, &pv);
+            if (pv.kind < 0) {
+                pv.kind = 0;
+                if (present)
+                    prop_num(&pc->ref, api, ev, &p, &pv);
+            }
             for (uint32_t k = 0; k < pc->nin_n && pv.kind > 0 && !any; k++)
                 any = compare(&pv, &pc->in_n[k]) == 0;
         }
@@ -1343,8 +1619,8 @@ static int eval(struct fnode *n, const etwhost_host_api *api, const etwhost_even
     case FN_PID: return !(h->flags & ETWHOST_EVF_NO_PID) && idset_has(&n->ids, h->pid);
     case FN_TID: return !(h->flags & ETWHOST_EVF_NO_PID) && idset_has(&n->ids, h->tid);
     case FN_EVENT_NAME: return names_match(&n->pats, h->event_name, strlen(h->event_name));
-    case FN_PROCESS_NAME: return process_name_match(n, api, ev);
-    case FN_PROP: return prop_eval(n->prop, api, ev);
+    case FN_PROCESS_NAME: return process_name_match(n, api, ev, h);
+    case FN_PROP: return prop_eval(n->prop, api, ev, h);
     }
     return 0;
 }

@@ -10,7 +10,9 @@
  * Compilation validates everything (types, ranges, regular expressions) and
  * reports the first problem with its JSON path, e.g.
  * 'rule.and[2].or[1]: unknown key "regx" (did you mean "regex"?)'.
- * Evaluation allocates nothing.
+ * Evaluation allocates nothing.  Property conditions remember, per event
+ * type, where their property sits (see prop_get in filter_rule.c), so
+ * repeated events of one type skip the search by name.
  *
  * Ownership: frule_compile returns a rule the caller releases with
  * frule_free.  Threading: a compiled rule keeps small per-rule caches and
@@ -22,17 +24,20 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "etwhost/plugin.h"
-#include "filter_json.h"
 
 struct frule;
 
 /*
- * Compile 'rule' (the value found at JSON path 'path', e.g. "rule").
- * Returns 0, or ETWHOST_ERR_CONFIG / ETWHOST_ERR_NOMEM with one line in err
- * that starts with the JSON path of the culprit.
+ * Compile 'rule' (the value found at JSON path 'path', e.g. "rule").  The
+ * compiled rule copies what it keeps: the caller still owns 'rule' and may
+ * json_decref it as soon as this returns.  Returns 0, or ETWHOST_ERR_CONFIG /
+ * ETWHOST_ERR_NOMEM with one line in err that starts with the JSON path of
+ * the culprit.
  */
-etwhost_status frule_compile(const struct fj_value *rule, const char *path, struct frule **out,
+etwhost_status frule_compile(json_t *rule, const char *path, struct frule **out,
                              char *err, size_t err_len);
 
 /*
