@@ -106,6 +106,11 @@ int live_event_to_record(const struct etw_event *ev, const struct trace_info *ti
         rec->evf = ETWHOST_EVF_WPP;
         rec->message_number = ev->id;
         rec->id = 0;
+        /*
+         * The consumer API keeps the message GUID (TRACE_MESSAGE_GUID, 0x2) but not the
+         * sequence number or component id, so only the GUID option is known.
+         */
+        rec->hdr_flags = guid_is_zero(&ev->provider) ? 0 : 0x2;
     } else if (fl & ETW_EHF_CLASSIC_HEADER) {
         rec->raw_version = ev->version;
         if (has_instance) {
