@@ -385,6 +385,11 @@ static int autologger_create(const struct etw_api *api, int argc, char **argv, F
         json_object_set_new(sess, "realtime", json_true());
     else if (json_object_get(sess, "realtime") == NULL)
         json_object_set_new(sess, "realtime", json_false());
+    if (json_array_size(provs) == 0) {
+        fprintf(err, "etwhost autologger: AutoLogger \"%s\" needs at least one provider "
+                     "(--provider or --json)\n", name);
+        goto done;
+    }
     json_object_set_new(sess, "name", json_string(name));
     json_object_set(src, "session", sess);
     json_object_set(src, "providers", provs);

@@ -349,7 +349,7 @@ int live_session_cfg_from_json(const struct cfg *cfg, const json_t *src, uint32_
         else if (c->kind != LIVE_KIND_KERNEL && c->nproviders == 0 && c->kernel_flags == 0 &&
                  c->existing != LIVE_EXISTING_ATTACH)
             rc = cfg_err(cfg, src, NULL, eb, ERR_CONFIG,
-                         "a live source needs \"providers\"%s (or \"existing\": \"attach\" to "
+                         "a live session needs \"providers\"%s (or \"existing\": \"attach\" to "
                          "consume a running session as it is)",
                          c->kind == LIVE_KIND_SYSTEM ? " or \"kernel_flags\"" : "");
     }

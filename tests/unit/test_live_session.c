@@ -136,7 +136,7 @@ TEST(live_session_properties_of_each_kind)
 
 TEST(live_session_configuration_errors)
 {
-    cfg_fails("{}", "a live source needs \"providers\"");
+    cfg_fails("{}", "a live session needs \"providers\"");
     cfg_fails("{\"session\": {\"kind\": \"kernel\"}}", "needs \"kernel_flags\"");
     cfg_fails("{\"session\": {\"kind\": \"kernel\", \"kernel_flags\": [\"Process\"]}, "
               "\"providers\": [\"P\"]}",
