@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/compiler.h"
 #include "../core/arena.h"
 #include "../core/mem.h"
 #include "../platform/platform.h"
@@ -267,7 +268,9 @@ void manifest_set_get_stats(const struct manifest_set *ms, struct manifest_stats
 
 static int source_lookup(void *ctx, const struct record *rec, const struct schema **out)
 {
-    if (rec->kind != ETWHOST_HK_EVENT || rec->tl_meta != NULL)
+    /* Manifest keys: EVENT_HEADER records and the synthetic source's records. */
+    if ((rec->kind != ETWHOST_HK_EVENT && rec->kind != ETWHOST_HK_SYNTHETIC) ||
+        rec->tl_meta != NULL)
         return ERR_NOTFOUND;
     const struct schema *s = manifest_set_find(ctx, &rec->provider, rec->id, rec->version);
     if (s == NULL)
@@ -503,7 +506,7 @@ static long px_line(struct px *p)
 }
 
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
+ETWHOST_PRINTF(2, 3)
 #endif
 static void px_fail(struct px *p, const char *fmt, ...)
 {

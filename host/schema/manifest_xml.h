@@ -97,7 +97,8 @@ const struct schema *manifest_set_schema_at(const struct manifest_set *ms, size_
 void manifest_set_get_stats(const struct manifest_set *ms, struct manifest_stats *out);
 
 /*
- * Fill *src with a schema source over ms (EVENT_HEADER records only).  The
+ * Fill *src with a schema source over ms (EVENT_HEADER and synthetic records,
+ * the records whose cache key is the manifest key).  The
  * source's destroy() frees ms, so after decoder_add_source succeeds the
  * decoder owns the set.
  */
