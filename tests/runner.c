@@ -140,6 +140,24 @@ void t_mkdir(const char *path)
         t_fail(__FILE__, __LINE__, "%s", eb.msg);
 }
 
+#if defined(_WIN32)
+/*
+ * Windows programs write text-mode stdout/stderr ("\r\n"); tests compare
+ * against "\n" as on POSIX.  Only a "\r" right before "\n" is dropped.
+ */
+static void crlf_to_lf(char *s, size_t *len)
+{
+    size_t j = 0;
+    for (size_t i = 0; s && s[i]; i++)
+        if (!(s[i] == '\r' && s[i + 1] == '\n'))
+            s[j++] = s[i];
+    if (s)
+        s[j] = '\0';
+    if (len)
+        *len = j;
+}
+#endif
+
 struct t_run t_exec(const char *const *argv, const char *in, const char *const *env)
 {
     struct t_run r;
@@ -151,6 +169,10 @@ struct t_run t_exec(const char *const *argv, const char *in, const char *const *
         r.out = mem_strdup("");
     if (r.err == NULL)
         r.err = mem_strdup("");
+#if defined(_WIN32)
+    crlf_to_lf(r.out, &r.out_len);
+    crlf_to_lf(r.err, &r.err_len);
+#endif
     return r;
 }
 
@@ -272,6 +294,13 @@ int main(int argc, char **argv)
         root_dir = root_abs;
     if (plat_abspath(build_dir, build_abs, sizeof build_abs) == 0)
         build_dir = build_abs;
+    /* Windows takes '/' too; with it the paths can go into JSON configs unescaped. */
+    for (char *p = root_abs; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    for (char *p = build_abs; *p; p++)
+        if (*p == '\\')
+            *p = '/';
     if (run_name)
         return run_one_inprocess(run_name);
 

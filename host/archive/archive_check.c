@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/compiler.h"
 #include "../core/mem.h"
 #include "../platform/platform.h"
 #include "../record/record_codec.h"
@@ -45,7 +46,7 @@ struct walk {
 };
 
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
+ETWHOST_PRINTF(3, 4)
 #endif
 static void report(struct walk *w, uint64_t off, const char *fmt, ...)
 {
@@ -519,7 +520,7 @@ int archive_repair(const char *path, const char *outp, struct archive_check *c,
         goto out;
     }
     snprintf(tmp, sizeof tmp, "%s%s", outp ? outp : path, outp ? "" : ".repair.tmp");
-    f = fopen(tmp, "wb");
+    f = plat_fopen(tmp, "wb", NULL);
     if (f == NULL) {
         rc = errbuf_set(eb, ERR_IO, "%s: cannot create", tmp);
         goto out;

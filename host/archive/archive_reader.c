@@ -766,7 +766,8 @@ void archive_get_stats(const struct archive_reader *ar, struct archive_stats *st
 
 int archive_is_archive(const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    /* plat_fopen: UTF-8 paths on Windows too (fopen takes the ANSI code page there). */
+    FILE *f = plat_fopen(path, "rb", NULL);
     if (f == NULL)
         return 0;
     uint8_t m[8];

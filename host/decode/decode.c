@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/compiler.h"
 #include "../core/mem.h"
 #include "../core/text.h"
 #include "../schema/wpp.h"
@@ -31,7 +32,7 @@ struct walk {
 
 /* Format the error of field f and return WALK_FAIL (or code). */
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
+ETWHOST_PRINTF(3, 4)
 #endif
 static int fail(struct walk *w, const struct schema_field *f, const char *fmt, ...)
 {

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "platform/platform.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -783,10 +784,11 @@ TEST(config_check_cli_end_to_end)
     t_write_file(t_path("%s/x.etl", cdir), "");
     t_mkdir(t_path("%s/plugins", cdir));
     size_t len;
-    char *lib = t_read_file(t_path("%s/tests/plugins/compat.so", t_build()), &len);
+    const char *so = plat_dl_suffix();
+    char *lib = t_read_file(t_path("%s/tests/plugins/compat%s", t_build(), so), &len);
     ASSERT(lib != NULL);
-    t_write_bytes(t_path("%s/plugins/level.so", cdir), lib, len);
-    t_write_bytes(t_path("%s/plugins/stdout.so", cdir), lib, len);
+    t_write_bytes(t_path("%s/plugins/level%s", cdir, so), lib, len);
+    t_write_bytes(t_path("%s/plugins/stdout%s", cdir, so), lib, len);
     mem_free(lib);
     const char *args[] = {"check", "-c", cdir, NULL};
     const char *env[] = {"ETWH_CHECK_SECRET=hunter2", NULL};

@@ -395,7 +395,7 @@ void fh_init(struct fake_host *fh, const char *name_or_path)
     }
     const char *path = strchr(name_or_path, '/') != NULL
                            ? name_or_path
-                           : t_path("%s/plugins/%s.so", t_build(), name_or_path);
+                           : t_path("%s/plugins/%s%s", t_build(), name_or_path, plat_dl_suffix());
     struct errbuf eb;
     if (plat_dl_open(path, &fh->lib, &eb) != 0)
         t_fail(__FILE__, __LINE__, "cannot load %s: %s", path, eb.msg);

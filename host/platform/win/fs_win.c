@@ -16,11 +16,12 @@
 
 static DWORD attrs_of(const char *path)
 {
-    wchar_t *w = win_wide(path);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
     if (w == NULL)
         return INVALID_FILE_ATTRIBUTES;
     DWORD a = GetFileAttributesW(w);
-    mem_free(w);
+    win_wpath_free(&wp);
     return a;
 }
 
@@ -38,13 +39,14 @@ int plat_is_file(const char *path)
 
 int plat_file_info(const char *path, uint64_t *size, int64_t *mtime)
 {
-    wchar_t *w = win_wide(path);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
     if (w == NULL)
         return ERR_NOMEM;
     WIN32_FILE_ATTRIBUTE_DATA d;
     BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
     DWORD e = GetLastError();
-    mem_free(w);
+    win_wpath_free(&wp);
     if (!ok)
         return (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO;
     if (size)
@@ -75,12 +77,13 @@ int plat_list_dir(const char *dir, const char *suffix, char ***names, size_t *co
     *count = 0;
     char pattern[4200];
     snprintf(pattern, sizeof pattern, "%s\\*", dir);
-    wchar_t *w = win_wide(pattern);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, pattern);
     if (w == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
     WIN32_FIND_DATAW fd;
     HANDLE h = FindFirstFileW(w, &fd);
-    mem_free(w);
+    win_wpath_free(&wp);
     if (h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         char text[256];
@@ -100,7 +103,7 @@ int plat_list_dir(const char *dir, const char *suffix, char ***names, size_t *co
         }
         size_t l = strlen(nm);
         if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 ||
-            (suffix && (l < sl || _stricmp(nm + l - sl, suffix) != 0))) {
+            (suffix && (l < sl || strcmp(nm + l - sl, suffix) != 0))) {
             mem_free(nm);
             continue;
         }
@@ -191,12 +194,13 @@ int plat_glob(const char *pattern, char ***paths, size_t *count, struct errbuf *
 
 static int mkdir_one(const char *path)
 {
-    wchar_t *w = win_wide(path);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
     if (w == NULL)
         return ERR_NOMEM;
     BOOL ok = CreateDirectoryW(w, NULL);
     DWORD e = GetLastError();
-    mem_free(w);
+    win_wpath_free(&wp);
     return ok || e == ERROR_ALREADY_EXISTS ? 0 : ERR_IO;
 }
 
@@ -238,11 +242,12 @@ int plat_rename(const char *from, const char *to, struct errbuf *eb)
 
 int plat_remove(const char *path)
 {
-    wchar_t *w = win_wide(path);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
     if (w == NULL)
         return ERR_NOMEM;
     BOOL ok = plat_is_dir(path) ? RemoveDirectoryW(w) : DeleteFileW(w);
-    mem_free(w);
+    win_wpath_free(&wp);
     return ok ? 0 : ERR_IO;
 }
 
@@ -270,13 +275,14 @@ int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct e
     *data = NULL;
     *size = 0;
     char text[256];
-    wchar_t *w = win_wide(path);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
     if (w == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    HANDLE fh = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                            OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE fh = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                            NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
     DWORD e = GetLastError();
-    mem_free(w);
+    win_wpath_free(&wp);
     if (fh == INVALID_HANDLE_VALUE)
         return errbuf_set(eb, (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO,
                           "%s: %s", path, win_error_text(e, text, sizeof text));
@@ -330,12 +336,13 @@ void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len)
 
 int plat_abspath(const char *path, char *out, size_t cap)
 {
-    wchar_t *w = win_wide(path);
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
     wchar_t full[MAX_PATH * 4];
     if (w == NULL)
         return ERR_NOMEM;
     DWORD n = GetFullPathNameW(w, MAX_PATH * 4, full, NULL);
-    mem_free(w);
+    win_wpath_free(&wp);
     if (n == 0 || n >= MAX_PATH * 4)
         return ERR_NOTFOUND;
     if (GetFileAttributesW(full) == INVALID_FILE_ATTRIBUTES)

@@ -23,6 +23,23 @@ wchar_t *win_wide(const char *utf8)
     return w;
 }
 
+wchar_t *win_wpath(struct win_wpath *w, const char *utf8)
+{
+    int cap = (int)(sizeof w->buf / sizeof w->buf[0]);
+    int n = MultiByteToWideChar(CP_UTF8, 0, utf8, -1, w->buf, cap);
+    if (n > 0)
+        return w->p = w->buf;
+    w->p = GetLastError() == ERROR_INSUFFICIENT_BUFFER ? win_wide(utf8) : NULL;
+    return w->p;
+}
+
+void win_wpath_free(struct win_wpath *w)
+{
+    if (w->p != w->buf)
+        mem_free(w->p);
+    w->p = NULL;
+}
+
 char *win_utf8(const wchar_t *w)
 {
     int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
