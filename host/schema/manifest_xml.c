@@ -1240,15 +1240,23 @@ static const struct mx_item *item_by_name(const struct mx_list *l, const char *n
     return NULL;
 }
 
+/*
+ * The item of value v; with a task given, an opcode of that very task is
+ * preferred over a provider-wide one (the text form lists both together).
+ */
 static const struct mx_item *item_by_value(const struct mx_list *l, uint64_t v, uint32_t task)
 {
+    const struct mx_item *any = NULL;
     for (const struct mx_link *x = l->head; x; x = x->next) {
         const struct mx_item *it = (const struct mx_item *)x;
-        if (it->has_value && it->value == v && (task == MX_NO_TASK || it->task == task ||
-                                                it->task == MX_NO_TASK))
+        if (!it->has_value || it->value != v)
+            continue;
+        if (task == MX_NO_TASK || it->task == task)
             return it;
+        if (it->task == MX_NO_TASK && any == NULL)
+            any = it;
     }
-    return NULL;
+    return any;
 }
 
 /* ---- Building schemas ---------------------------------------------------------------- */
