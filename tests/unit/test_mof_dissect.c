@@ -84,9 +84,9 @@ static void hex_of(const uint8_t *p, size_t n, char *out, size_t cap)
 }
 
 /*
- * jansson refuses integers beyond INT64_MAX (kernel pointers): turn every
- * bare number of 19 digits or more into a string "#digits".  Returns a
- * mem_alloc'd copy.
+ * jansson refuses integers beyond the int64 range (kernel pointers): turn
+ * every bare number of 19 digits or more (sign included) into a string
+ * "#digits".  Returns a mem_alloc'd copy.
  */
 static char *quote_big_numbers(const char *line)
 {
@@ -111,8 +111,9 @@ static char *quote_big_numbers(const char *line)
             i++;
             continue;
         }
-        if (ch >= '0' && ch <= '9') {
-            size_t j = i;
+        if ((ch >= '0' && ch <= '9') || (ch == '-' && i + 1 < n && line[i + 1] >= '0' &&
+                                          line[i + 1] <= '9')) {
+            size_t j = i + 1;
             while (j < n && line[j] >= '0' && line[j] <= '9')
                 j++;
             if (j - i >= 19) {
@@ -175,7 +176,10 @@ static int same_value(const etwhost_prop *p, json_t *v, const struct event *e, c
         if (!prop_int(p, &u))
             return 0;
         snprintf(ours, cap, "%llu", (unsigned long long)u);
-        return u == strtoull(json_string_value(v) + 1, NULL, 10);
+        const char *num = json_string_value(v) + 1;
+        if (num[0] == '-')
+            return u == (uint64_t)strtoll(num, NULL, 10);
+        return u == strtoull(num, NULL, 10);
     }
     if (json_is_string(v)) {
         const char *dv = json_string_value(v);
