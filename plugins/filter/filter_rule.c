@@ -97,38 +97,52 @@ struct numop {
 
 /*
  * Where a property sits in events of one type.  Events of one type (provider
- * GUID, event id, version, opcode and event name) are decoded with one
- * schema, so a top-level property is found at the same pre-order index
- * unless a variable-length array before it moved it: the index is therefore
- * checked on every use (event_prop_at, then parent and name compare), and a
- * failed check searches by name again.  A property the type does not have is
- * absent from every fully decoded event of the type with the same number of
- * properties.
+ * GUID, event id, version, opcode, header flags and event name pointer) are
+ * decoded with one schema, so their top-level property names are the same
+ * and a top-level property is found at the same pre-order index unless a
+ * variable-length array before it moved it.  The index is therefore checked
+ * on every use (event_prop_at, then parent and name compare) and a failed
+ * check searches by name again.
+ *
+ * Absence cannot be checked without a search, so it is remembered only from
+ * a fully decoded event (a partly decoded one lacks properties its type has)
+ * and trusted only for fully decoded events of the type with the same number
+ * of properties: two schemas that share a key (an event name pointer reused
+ * after its schema was freed, templates changed without a version bump)
+ * would also have to agree on that count.  Types whose arrays vary in
+ * length then search as before.
  */
 #define LOC_EMPTY 0
 #define LOC_INDEX 1  /* at 'index' (checked on each use) */
-#define LOC_ABSENT 2 /* absent from fully decoded events with 'nprops' properties */
+#define LOC_ABSENT 2 /* absent from fully decoded events of the type with 'nprops' */
 #define LOC_SEARCH 3 /* not cacheable (repeated name, struct, ...): search by name */
 
 struct loc_entry {
     etwhost_guid guid;
     const char *event_name;
+    uint32_t flags;
     uint16_t event_id;
     uint8_t version, opcode;
     uint32_t state; /* LOC_* */
-    uint32_t index;
-    uint32_t nprops;
+    uint32_t index;  /* LOC_INDEX */
+    uint32_t nprops; /* LOC_ABSENT */
 };
 
-/* Direct-mapped by event type: streams interleave a handful of types. */
-#define LOC_SLOTS 16
+/* Set-associative by event type: streams interleave a few dozen types at most. */
+#define LOC_SETS 8
+#define LOC_WAYS 4
+
+struct loc_cache {
+    struct loc_entry e[LOC_SETS][LOC_WAYS];
+    uint8_t victim[LOC_SETS]; /* next way to replace, round robin */
+};
 
 /* A property path and, for a plain top-level name, its per-type cache. */
 struct prop_ref {
     char *path; /* NUL-terminated, for the getters */
     size_t path_len;
-    char *alias2;              /* path + "_2": finds a second property of that name */
-    struct loc_entry *cache;   /* LOC_SLOTS entries; NULL for "a.b" and "a[2]" paths */
+    char *alias2;            /* path + "_2": finds a second property of that name */
+    struct loc_cache *cache; /* NULL for "a.b" and "a[2]" paths */
 };
 
 struct prop_cond {
@@ -682,7 +696,7 @@ static int prop_ref_init(struct prop_ref *r, const char *path, size_t len)
     if (memchr(path, '.', len) != NULL || memchr(path, '[', len) != NULL)
         return 0;
     r->alias2 = malloc(len + 3);
-    r->cache = calloc(LOC_SLOTS, sizeof *r->cache);
+    r->cache = calloc(1, sizeof *r->cache);
     if (r->alias2 == NULL || r->cache == NULL)
         return -1;
     memcpy(r->alias2, path, len);
@@ -1201,8 +1215,12 @@ void frule_free(struct frule *r)
 static int provider_match(struct fnode *n, const etwhost_event_header *h)
 {
     const etwhost_guid *g = &h->provider_guid;
+    /* The name pointer is part of the slot too: each TraceLogging event type of one
+     * provider carries its own copy of the name, and those types interleave. */
+    uintptr_t np = (uintptr_t)h->provider_name;
     uint32_t slot = (g->data1 ^ (g->data1 >> 11) ^ g->data2 ^ ((uint32_t)g->data3 << 3) ^
-                     g->data4[7]) % PCACHE_SIZE;
+                     g->data4[7] ^ (uint32_t)(np >> 3) ^ (uint32_t)(np >> 11)) %
+                    PCACHE_SIZE;
     struct pcache_entry *ce = &n->cache->e[slot];
     if (ce->valid && ce->name == h->provider_name && guid_eq(&ce->guid, g))
         return ce->val;
@@ -1227,19 +1245,21 @@ static int names_match(const struct patset *ps, const char *s, size_t len)
     return 0;
 }
 
-/* Cache slot of an event type. */
-static uint32_t loc_slot(const etwhost_event_header *h)
+/* Cache set of an event type. */
+static uint32_t loc_set(const etwhost_event_header *h)
 {
     const etwhost_guid *g = &h->provider_guid;
     uint32_t x = g->data1 ^ ((uint32_t)g->data2 << 16 | g->data3) ^ g->data4[7] ^
                  ((uint32_t)h->event_id << 8) ^ ((uint32_t)h->version << 24) ^ h->opcode;
-    return (x * 0x9E3779B1u) >> 28; /* top 4 bits: LOC_SLOTS == 16 */
+    return (x * 0x9E3779B1u) >> 29; /* top 3 bits: LOC_SETS == 8 */
 }
 
 static int loc_same_type(const struct loc_entry *e, const etwhost_event_header *h)
 {
-    return e->event_id == h->event_id && e->version == h->version && e->opcode == h->opcode &&
-           e->event_name == h->event_name && guid_eq(&e->guid, &h->provider_guid);
+    return e->state != LOC_EMPTY && e->event_id == h->event_id &&
+           e->event_name == h->event_name && e->version == h->version &&
+           e->opcode == h->opcode && e->flags == h->flags &&
+           guid_eq(&e->guid, &h->provider_guid);
 }
 
 /* Does p (just read at some index) name r's property at the top level? */
@@ -1260,21 +1280,20 @@ static void loc_fill(struct loc_entry *e, const struct prop_ref *r, const etwhos
 {
     e->guid = h->provider_guid;
     e->event_name = h->event_name;
+    e->flags = h->flags;
     e->event_id = h->event_id;
     e->version = h->version;
     e->opcode = h->opcode;
     e->state = LOC_SEARCH;
-    uint32_t nprops = api->event_prop_count(ev);
     if (!found) {
         /* A partly decoded event lacks properties its type has. */
-        if (st == ETWHOST_ERR_NOTFOUND && h->decode_status == ETWHOST_DECODE_FULL) {
-            e->state = LOC_ABSENT;
-            e->nprops = nprops;
-        } else {
-            e->state = LOC_EMPTY;
-        }
+        e->state = st == ETWHOST_ERR_NOTFOUND && h->decode_status == ETWHOST_DECODE_FULL
+                       ? LOC_ABSENT
+                       : LOC_EMPTY;
+        e->nprops = api->event_prop_count(ev);
         return;
     }
+    uint32_t nprops = api->event_prop_count(ev);
     /* "Name_3" finds the third "Name": such a path names no property by itself. */
     if (!names_ref(r, p))
         return;
@@ -1304,15 +1323,20 @@ static void loc_fill(struct loc_entry *e, const struct prop_ref *r, const etwhos
  * Same answer as api->event_prop_find(r->path), with the search skipped for
  * event types seen before.
  */
-static int prop_get(const struct prop_ref *r, const etwhost_host_api *api, const etwhost_event *ev,
+static int prop_get(struct prop_ref *r, const etwhost_host_api *api, const etwhost_event *ev,
                     const etwhost_event_header *h, etwhost_prop *p)
 {
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
     if (r->cache == NULL)
         return api->event_prop_find(ev, r->path, r->path_len, p) == ETWHOST_OK;
-    struct loc_entry *e = &r->cache[loc_slot(h)];
-    if (e->state != LOC_EMPTY && loc_same_type(e, h)) {
+    uint32_t set = loc_set(h);
+    struct loc_entry *ways = r->cache->e[set];
+    struct loc_entry *e = NULL;
+    for (uint32_t w = 0; w < LOC_WAYS && e == NULL; w++)
+        if (loc_same_type(&ways[w], h))
+            e = &ways[w];
+    if (e != NULL) {
         switch (e->state) {
         case LOC_INDEX:
             if (api->event_prop_at(ev, e->index, p) == ETWHOST_OK && names_ref(r, p))
@@ -1327,6 +1351,9 @@ static int prop_get(const struct prop_ref *r, const etwhost_host_api *api, const
             break;
         default: return api->event_prop_find(ev, r->path, r->path_len, p) == ETWHOST_OK;
         }
+    } else {
+        e = &ways[r->cache->victim[set]];
+        r->cache->victim[set] = (uint8_t)((r->cache->victim[set] + 1) % LOC_WAYS);
     }
     etwhost_status st = api->event_prop_find(ev, r->path, r->path_len, p);
     int found = st == ETWHOST_OK;
@@ -1363,7 +1390,8 @@ static int process_name_match(struct fnode *n, const etwhost_host_api *api,
         const char *s;
         size_t len;
         etwhost_prop p;
-        if (!prop_get(&n->names[k], api, ev, h, &p) || !prop_text(&n->names[k], api, ev, &p, &s, &len))
+        if (!prop_get(&n->names[k], api, ev, h, &p) ||
+            !prop_text(&n->names[k], api, ev, &p, &s, &len))
             continue;
         if (names_match(&n->pats, s, len))
             return 1;
