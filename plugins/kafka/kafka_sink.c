@@ -73,10 +73,50 @@ struct ktopic {
     rd_kafka_topic_t *rkt;
 };
 
-/* Marks a message produced from the spool (its delivery report acknowledges seq). */
+/*
+ * The per-message opaque.  A message produced from the spool carries a
+ * malloc'd drain_tag (an even pointer): its delivery report acknowledges
+ * seq.  A message produced directly carries its timestamp with the low bit
+ * set, because a failed delivery report no longer has the timestamp
+ * (rd_kafka_message_timestamp() returns -1 on error) and the spool must keep
+ * it; where a pointer cannot hold 63 bits, a malloc'd copy is pointed to.
+ */
 struct drain_tag {
     uint64_t seq;
 };
+
+static void *direct_opaque(int64_t ts_ms)
+{
+#if UINTPTR_MAX >= UINT64_MAX
+    return (void *)(uintptr_t)(((uint64_t)ts_ms << 1) | 1u);
+#else
+    int64_t *p = malloc(sizeof *p);
+    if (p == NULL)
+        return (void *)(uintptr_t)1u; /* timestamp lost, message not */
+    *p = ts_ms;
+    return (void *)((uintptr_t)p | 1u);
+#endif
+}
+
+static int is_direct(const void *op)
+{
+    return ((uintptr_t)op & 1u) != 0;
+}
+
+/* The timestamp of a direct message's opaque; releases it. */
+static int64_t direct_ts(void *op)
+{
+#if UINTPTR_MAX >= UINT64_MAX
+    return (int64_t)((uint64_t)(uintptr_t)op >> 1);
+#else
+    int64_t *p = (int64_t *)((uintptr_t)op & ~(uintptr_t)1u), ts = 0;
+    if (p) {
+        ts = *p;
+        free(p);
+    }
+    return ts;
+#endif
+}
 
 struct ksink {
     etwhost_host *h;
@@ -107,6 +147,7 @@ struct ksink {
     atomic_int fatal_pending;
     atomic_int flush_req; /* flush/close waiting: the service thread ignores linger.ms */
     atomic_int purge_req; /* brokers just went down: move the producer queue to the spool */
+    atomic_llong direct_depth; /* messages in librdkafka that did not come from the spool */
     uint64_t hold_until_ms; /* under mu: new events wait for that move until then */
     int closed;
 
@@ -352,7 +393,7 @@ static void kmsg_to_rec(struct ksink *k, const struct kmsg *m, struct kspool_rec
 /* ---- producing ---- */
 
 /*
- * Produce a direct message (no tag).  The queue depth is raised before the
+ * Produce a direct message (opaque: its timestamp).  The queue depth is raised before the
  * call so a fast delivery report never sees it negative.  Returns the
  * librdkafka error.
  */
@@ -363,6 +404,8 @@ static rd_kafka_resp_err_t produce_msg(struct ksink *k, const struct kmsg *m)
     if (rkt == NULL)
         return RD_KAFKA_RESP_ERR__FAIL;
     cnt_add(k, C_QUEUE_DEPTH, 1);
+    atomic_fetch_add(&k->direct_depth, 1);
+    void *op = direct_opaque(m->ts_ms);
     if (k->headers)
         e = rd_kafka_producev(
             k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -370,17 +413,22 @@ static rd_kafka_resp_err_t produce_msg(struct ksink *k, const struct kmsg *m)
             RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0), RD_KAFKA_V_TIMESTAMP(m->ts_ms),
             RD_KAFKA_V_HEADER("provider", m->provider, (ssize_t)m->provider_len),
             RD_KAFKA_V_HEADER("event_id", m->event_id, (ssize_t)m->event_id_len),
-            RD_KAFKA_V_HEADER("host", k->host, (ssize_t)strlen(k->host)), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADER("host", k->host, (ssize_t)strlen(k->host)),
+            RD_KAFKA_V_OPAQUE(op), RD_KAFKA_V_END);
     else
         e = rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(rkt),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
                               RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
-                              RD_KAFKA_V_TIMESTAMP(m->ts_ms), RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                              RD_KAFKA_V_TIMESTAMP(m->ts_ms), RD_KAFKA_V_OPAQUE(op),
+                              RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
         cnt_add(k, C_PRODUCED, 1);
-    else
+    } else {
+        direct_ts(op);
         cnt_add(k, C_QUEUE_DEPTH, -1);
+        atomic_fetch_sub(&k->direct_depth, 1);
+    }
     return e;
 }
 
@@ -472,8 +520,7 @@ static int hold_for_order(struct ksink *k)
 {
     if (k->hold_until_ms == 0)
         return 0;
-    int64_t direct = cnt_get(k, C_QUEUE_DEPTH) - (int64_t)k->drain_inflight;
-    if (direct <= 0 || kos_now_ms() >= k->hold_until_ms) {
+    if (atomic_load(&k->direct_depth) <= 0 || kos_now_ms() >= k->hold_until_ms) {
         k->hold_until_ms = 0;
         return 0;
     }
@@ -485,10 +532,14 @@ static int hold_for_order(struct ksink *k)
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct ksink *k = opaque;
-    struct drain_tag *tag = msg->_private;
+    int direct = is_direct(msg->_private);
+    struct drain_tag *tag = direct ? NULL : msg->_private;
+    int64_t ts_ms = direct ? direct_ts(msg->_private) : 0;
     rd_kafka_resp_err_t e = msg->err;
     (void)rk;
     cnt_add(k, C_QUEUE_DEPTH, -1);
+    if (tag == NULL && e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        atomic_fetch_sub(&k->direct_depth, 1);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
         cnt_add(k, C_DELIVERED, 1);
         if (atomic_load_explicit(&k->brokers_down, memory_order_relaxed))
@@ -532,10 +583,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         r.key_len = msg->key ? msg->key_len : 0;
         r.value = msg->payload;
         r.value_len = msg->len;
-        rd_kafka_timestamp_type_t tt;
-        r.ts_ms = rd_kafka_message_timestamp(msg, &tt);
-        if (r.ts_ms < 0)
-            r.ts_ms = 0;
+        r.ts_ms = ts_ms;
         rd_kafka_headers_t *hdrs = NULL;
         if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
             const char *name;
@@ -550,6 +598,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         if (spool_put(k, &r, 1) == KSPOOL_ERR)
             cnt_add(k, C_DROPPED, 1);
     }
+    if (tag == NULL)
+        atomic_fetch_sub(&k->direct_depth, 1); /* after the spool has it: see hold_for_order */
     kos_mutex_unlock(k->mu);
     wake_waiters(k);
 }
@@ -567,7 +617,17 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-        if (!atomic_exchange(&k->brokers_down, 1)) {
+        /*
+         * Raise the flag and the hold together under the mutex: write() holds it
+         * for a whole batch, and must never see "down" without the hold, or new
+         * events could enter the spool ahead of those still in the producer.
+         */
+        kos_mutex_lock(k->mu);
+        int was = atomic_exchange(&k->brokers_down, 1);
+        if (!was)
+            k->hold_until_ms = kos_now_ms() + ORDER_HOLD_MS;
+        kos_mutex_unlock(k->mu);
+        if (!was) {
             atomic_store(&k->purge_req, 1);
             etwhost_logf(k->api, k->h, ETWHOST_LOG_WARN,
                          "kafka: all brokers down (%s); new events go to the spool %s", reason,
@@ -731,6 +791,7 @@ static void rebuild_producer(struct ksink *k)
                      cnt_get(k, C_QUEUE_DEPTH));
     topics_clear(k);
     rd_kafka_destroy(k->rk);
+    atomic_store(&k->direct_depth, 0);
     k->rk = make_producer(k, err, sizeof err);
     if (k->rk == NULL) {
         etwhost_logf(k->api, k->h, ETWHOST_LOG_ERROR, "kafka: %s; events stay in the spool", err);
