@@ -3,7 +3,7 @@
 # As root: apt-get install.  Otherwise: print the exact command.
 PKGS="build-essential pkg-config libjansson-dev libzstd-dev zstd librdkafka-dev \
 libpcre2-dev libexpat1-dev clang libclang-rt-14-dev abigail-tools kcat python3 python3-pip \
-python3-venv openjdk-17-jre-headless maven"
+python3-venv openjdk-17-jre-headless maven time"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
