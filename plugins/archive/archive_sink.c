@@ -1043,14 +1043,17 @@ static int flush_block(struct asink *s)
     }
     size_t pos = tl + slim;
     for (uint32_t t = 0; t < s->ntmpl; t++) {
-        memcpy(o + pos, s->t_ext[t].p, s->t_ext[t].len);
+        if (s->t_ext[t].len)
+            memcpy(o + pos, s->t_ext[t].p, s->t_ext[t].len);
         pos += s->t_ext[t].len;
     }
     for (uint32_t t = 0; t < s->ntmpl; t++) {
-        memcpy(o + pos, s->t_data[t].p, s->t_data[t].len);
+        if (s->t_data[t].len)
+            memcpy(o + pos, s->t_data[t].p, s->t_data[t].len);
         pos += s->t_data[t].len;
     }
-    memcpy(o + pos, s->extra.p, s->extra.len);
+    if (s->extra.len)
+        memcpy(o + pos, s->extra.p, s->extra.len);
     pos += s->extra.len;
     s->body.len = pos;
     if (s->dict_wanted && !s->dict && !s->dict_failed) {
@@ -1307,12 +1310,10 @@ static int add_event(struct asink *s, const etwhost_event *ev)
     w32(row + SL_DATA_LEN, dl);
     w32(row + SL_EXTRA_LEN, xl);
     s->rows.len += SLIM;
-    memcpy(te->p + te->len, v, el);
-    te->len += el;
-    memcpy(td->p + td->len, v + el, dl);
-    td->len += dl;
-    memcpy(s->extra.p + s->extra.len, v + el + dl, xl);
-    s->extra.len += xl;
+    /* bytes_put: an empty buffer may have no memory yet (no memcpy from/to NULL). */
+    bytes_put(te, v, el);
+    bytes_put(td, v + el, dl);
+    bytes_put(&s->extra, v + el + dl, xl);
     if (s->n == 0) {
         s->tmin = s->tmax = ts;
         s->block_started_ns = aos_monotonic_ns();
