@@ -321,6 +321,8 @@ static int stream_parse_head(struct etl_reader *r, struct etl_stream *s)
 {
     for (;;) {
         uint32_t avail = s->len - s->pos;
+        if (avail < 4)
+            return 0; /* also keeps an empty inflated buffer's NULL data untouched */
         uint32_t size = 0;
         int has_ts = 1;
         const char *why = "";
@@ -375,6 +377,8 @@ static void release_idle_dbufs(struct etl_reader *r, const struct etl_stream *ke
 /* Make s->dbuf hold need bytes within the reader's budget.  0, ERR_RANGE or ERR_NOMEM. */
 static int ensure_dbuf(struct etl_reader *r, struct etl_stream *s, size_t need)
 {
+    if (need == 0)
+        need = 1; /* never hand the decompressor a NULL buffer */
     if (s->dcap >= need)
         return 0;
     size_t want = (need + 0xFFFFu) & ~(size_t)0xFFFFu;

@@ -89,6 +89,8 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
             if (run > slen - sp) {
                 run = (unsigned)(slen - sp); /* the stream ends inside the run */
                 last = 1;
+                if (run == 0)
+                    break;
             }
             if (run > dcap - dp)
                 return ERR_FORMAT;

@@ -504,6 +504,23 @@ TEST(etl_robust_compressed_buffer_damage_and_bombs)
     ASSERT_CONTAINS(res.w.last, "cap");
     ASSERT_EQ(res.st.compressed_buffers, full.st.compressed_buffers - 1);
     mem_free(b);
+    /* Offset says the buffer is empty: the stream has more, so it is damaged. */
+    b = dup_bytes(fx, len);
+    etl_wr32(b + b1 + ETL_BUF_OFFSET, ETL_BUF_HDR);
+    res = walk(b, len, 1, 0);
+    ASSERT_EQ(res.st.bad_buffers, 1);
+    mem_free(b);
+    /* An empty stream for an empty buffer is fine. */
+    b = dup_bytes(fx, len);
+    etl_wr32(b + b1 + ETL_BUF_OFFSET, ETL_BUF_HDR);
+    memcpy(b + b1 + ETL_BUF_HDR, "\xff\xff\xff\xff", 4);
+    size_t cut = b1 + ETL_BUF_HDR + 4;
+    etl_wr32(b + b1, ETL_BUF_HDR + 4);
+    memmove(b + cut, fx + b2, len - b2);
+    res = walk(b, cut + (len - b2), 1, 0);
+    ASSERT_EQ(res.st.bad_buffers + res.st.bad_records, 0);
+    ASSERT(res.records < full.records);
+    mem_free(b);
     /* Offset one byte off: the stream does not inflate to it. */
     b = dup_bytes(fx, len);
     etl_wr32(b + b1 + ETL_BUF_OFFSET, etl_rd32(fx + b1 + ETL_BUF_OFFSET) + 1);
