@@ -378,8 +378,6 @@ struct asink {
     size_t dict_len;
     uint32_t dict_id;
     struct bytes train; /* bodies of the first blocks, for ZDICT */
-    size_t *train_sizes;
-    size_t ntrain, train_cap;
     int dict_failed;
 
     struct bytes body, frame;
@@ -919,8 +917,6 @@ static int write_block_schemas(struct asink *s)
         struct schema_ent *e = schema_find(s, s->bschemas[i]);
         if (e == NULL || e->written_gen == s->gen)
             continue;
-        uint8_t meta[8];
-        w64(meta, e->id);
         uint64_t off = s->size;
         if (build_frame(s, FRAME_SCHEMA, CODEC_ZSTD, NULL, 0, e->bytes, e->len, 0, e->id, 0) ||
             write_out(s, s->frame.p, s->frame.len) ||
@@ -939,9 +935,6 @@ static void maybe_train(struct asink *s)
         return;
     /* Samples: the body cut into pieces about the size of a small block. */
     size_t piece = 16 * 1024;
-    size_t off = 0;
-    for (size_t i = 0; i < s->ntrain; i++)
-        off += s->train_sizes[i];
     size_t nsamples = 0;
     size_t *sizes = NULL;
     for (size_t pos = 0; pos < s->train.len; pos += piece) {
@@ -1529,7 +1522,6 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     bytes_free(&s->body);
     bytes_free(&s->frame);
     bytes_free(&s->train);
-    free(s->train_sizes);
     prov_table_free(&s->bprov);
     prov_table_free(&s->fprov);
     free(s->bschemas);
