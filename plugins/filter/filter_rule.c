@@ -4,9 +4,11 @@
  *
  * A compiled rule is a tree of nodes.  Header conditions are reduced at
  * compile time to the cheapest test that answers them: a bitmap for event id
- * / opcode / task sets, sorted ranges for pid / tid, a one-entry cache for
- * provider matches (events arrive in runs of one provider), precompiled
- * PCRE2 code with JIT for regular expressions.
+ * / opcode / task sets, sorted ranges for pid / tid, a cache of provider
+ * answers by GUID and name pointer, precompiled PCRE2 code with JIT for
+ * regular expressions.  Property conditions remember per event type where
+ * their property sits (struct loc_entry), read it once per event and take
+ * its text and number from it.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
