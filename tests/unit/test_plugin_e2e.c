@@ -495,7 +495,10 @@ static int oracle_level3(json_t *e)
 /* Installed as a third party would: library copied into DIR/plugins, one drop-in. */
 TEST(plugin_e2e_sdk_example_as_third_party)
 {
-    const char *so = t_path("%s/sdk-examples/level.so", t_build());
+    const char *so = t_path("%s/sdk-examples/level%s", t_build(), plat_dl_suffix());
+    /* A local copy: t_path's ring of buffers is reused by the calls below. */
+    char installed[64];
+    snprintf(installed, sizeof installed, "plugins/level%s", plat_dl_suffix());
     size_t len;
     char *lib = t_read_file(so, &len);
     ASSERT_MSG(lib != NULL, "%s not built", so);
@@ -503,7 +506,7 @@ TEST(plugin_e2e_sdk_example_as_third_party)
     for (int tagged = 0; tagged < 2; tagged++) {
         const char *dir = make_cfg(tagged ? "sdk-tag" : "sdk", 2000, 4);
         t_mkdir(t_path("%s/plugins", dir));
-        t_write_bytes(t_path("%s/plugins/level.so", dir), lib, len);
+        t_write_bytes(t_path("%s/%s", dir, installed), lib, len);
         dropin(dir, "10-level.json",
                tagged ? "{\"plugin\": \"level\", \"settings\": {\"max\": 3, \"tag\": \"lab\"}}"
                       : "{\"plugin\": \"level\", \"settings\": {\"max\": 3}}");
@@ -536,7 +539,7 @@ TEST(plugin_e2e_sdk_example_as_third_party)
     /* Its settings are checked like any plugin's. */
     const char *dir = make_cfg("sdk-bad", 10, 4);
     t_mkdir(t_path("%s/plugins", dir));
-    t_write_bytes(t_path("%s/plugins/level.so", dir), lib, len);
+    t_write_bytes(t_path("%s/%s", dir, installed), lib, len);
     dropin(dir, "10-level.json", "{\"plugin\": \"level\", \"settings\": {\"max\": 300}}");
     struct t_run r = run_cfg(dir);
     ASSERT_EQ(r.status, 2);
