@@ -147,6 +147,10 @@ struct kos_lock {
     HANDLE h;
 };
 
+static SRWLOCK global_lock = SRWLOCK_INIT;
+void kos_global_lock(void) { AcquireSRWLockExclusive(&global_lock); }
+void kos_global_unlock(void) { ReleaseSRWLockExclusive(&global_lock); }
+
 struct kos_mutex *kos_mutex_new(void)
 {
     struct kos_mutex *m = malloc(sizeof *m);
@@ -276,11 +280,16 @@ int kos_truncate(const char *path, uint64_t len)
 struct kos_lock *kos_lock_take(const char *path, char *err, size_t err_len)
 {
     char eb[256];
+    /* No sharing: a second open, from this process or another, fails while we hold it. */
     HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
                            FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
-        snprintf(err, err_len, "cannot lock \"%s\" (is another etwhost using this spool?): %s",
-                 path, kos_last_error(eb, sizeof eb));
+        if (GetLastError() == ERROR_SHARING_VIOLATION)
+            snprintf(err, err_len, "spool \"%s\" is locked by another instance or process: %s",
+                     path, kos_last_error(eb, sizeof eb));
+        else
+            snprintf(err, err_len, "cannot open lock file \"%s\": %s", path,
+                     kos_last_error(eb, sizeof eb));
         return NULL;
     }
     struct kos_lock *l = malloc(sizeof *l);
@@ -335,6 +344,10 @@ struct kos_thread {
 struct kos_lock {
     int fd;
 };
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+void kos_global_lock(void) { pthread_mutex_lock(&global_lock); }
+void kos_global_unlock(void) { pthread_mutex_unlock(&global_lock); }
 
 struct kos_mutex *kos_mutex_new(void)
 {

@@ -25,6 +25,10 @@ struct kos_cond;
 struct kos_thread;
 struct kos_lock;
 
+/* One process-wide mutex, usable without set-up (static initialisation). */
+void kos_global_lock(void);
+void kos_global_unlock(void);
+
 /* Create/destroy a mutex; NULL on out of memory. */
 struct kos_mutex *kos_mutex_new(void);
 void kos_mutex_free(struct kos_mutex *m);

@@ -152,7 +152,10 @@ struct ksink {
     int closed;
 
     /* Spool and drain state (under mu). */
-    struct kspool *spool;
+    struct kspool *spool; /* NULL until open: see take_spool() */
+    struct kspool_cfg scfg;
+    int spool_registered;
+    uint64_t spool_wait_logged_ms;
     uint32_t drain_window;
     int64_t wake_depth; /* delivery reports wake waiting writers at this queue depth */
     uint64_t drain_inflight;
@@ -470,10 +473,104 @@ static rd_kafka_resp_err_t produce_rec(struct ksink *k, const struct kspool_rec 
     return e;
 }
 
+/*
+ * Spools open in this process, by directory.  On a configuration reload the
+ * host creates the new instances while the old ones still run, so a new
+ * instance may find its spool held by the instance it replaces: it then
+ * opens the spool only once that one has closed it (before the new one sees
+ * its first event).  The plugin stays loaded (-z nodelete), so the registry
+ * outlives both.  Guarded by kos_global_lock().
+ */
+static void spool_counters(struct ksink *k);
+
+#define MAX_OPEN_SPOOLS 64
+static char open_spools[MAX_OPEN_SPOOLS][4096];
+
+static int spool_registered_elsewhere(const char *dir)
+{
+    for (int i = 0; i < MAX_OPEN_SPOOLS; i++)
+        if (open_spools[i][0] && strcmp(open_spools[i], dir) == 0)
+            return 1;
+    return 0;
+}
+
+static void spool_register(const char *dir)
+{
+    for (int i = 0; i < MAX_OPEN_SPOOLS; i++) {
+        if (open_spools[i][0] == '\0') {
+            snprintf(open_spools[i], sizeof open_spools[i], "%s", dir);
+            return;
+        }
+    }
+}
+
+static void spool_unregister(const char *dir)
+{
+    for (int i = 0; i < MAX_OPEN_SPOOLS; i++)
+        if (open_spools[i][0] && strcmp(open_spools[i], dir) == 0) {
+            open_spools[i][0] = '\0';
+            return;
+        }
+}
+
+/*
+ * Open the spool unless another instance of this process holds it.  Returns
+ * KSPOOL_OK (open now or already), KSPOOL_WAIT (held here by an instance that
+ * has not closed yet), or KSPOOL_ERR with err.  Under mu (or in create).
+ */
+static int take_spool(struct ksink *k, char *err, size_t err_len)
+{
+    if (k->spool)
+        return KSPOOL_OK;
+    kos_global_lock();
+    int rc = KSPOOL_WAIT;
+    if (!spool_registered_elsewhere(k->spool_dir)) {
+        rc = kspool_open(&k->spool, &k->scfg, err, err_len);
+        if (rc == KSPOOL_OK) {
+            spool_register(k->spool_dir);
+            k->spool_registered = 1;
+        }
+    }
+    kos_global_unlock();
+    if (rc == KSPOOL_OK) {
+        /* A torn tail found while opening is counted and logged like any other. */
+        kspool_get_stats(k->spool, &k->sp_last);
+        k->sp_last.corrupt_frames = k->sp_last.corrupt_bytes = k->sp_last.corrupt_records = 0;
+        spool_counters(k);
+    }
+    return rc;
+}
+
+/* Close the spool and let a successor instance take it.  Under mu. */
+static int release_spool(struct ksink *k, char *err, size_t err_len)
+{
+    int rc = KSPOOL_OK;
+    if (k->spool) {
+        rc = kspool_close(k->spool, err, err_len);
+        k->spool = NULL;
+    }
+    if (k->spool_registered) {
+        kos_global_lock();
+        spool_unregister(k->spool_dir);
+        kos_global_unlock();
+        k->spool_registered = 0;
+    }
+    return rc;
+}
+
 /* Append to the spool; on failure log and count.  Returns the kspool code.  Under mu. */
 static int spool_put(struct ksink *k, const struct kspool_rec *r, int force)
 {
     struct kspool_stats a, b;
+    if (k->spool == NULL) {
+        /* Only possible if a message is produced before the spool opened: never lose it quietly. */
+        cnt_add(k, C_DROPPED, 1);
+        etwhost_logf(k->api, k->h, ETWHOST_LOG_ERROR,
+                     "kafka: no spool open for a returned message of %zu bytes (counted in "
+                     "\"dropped\")",
+                     r->value_len);
+        return KSPOOL_ERR;
+    }
     kspool_get_stats(k->spool, &a);
     int rc = kspool_append(k->spool, r, force);
     kspool_get_stats(k->spool, &b);
@@ -670,7 +767,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 /* Send spooled messages while the window allows.  Returns 1 if more work is ready. */
 static int drain_step(struct ksink *k, uint64_t now)
 {
-    if (k->rebuilding)
+    if (k->rebuilding || k->spool == NULL)
         return 0;
     if (k->drain_failed) {
         if (k->drain_inflight > 0)
@@ -730,6 +827,8 @@ static int drain_step(struct ksink *k, uint64_t now)
 static void spool_counters(struct ksink *k)
 {
     struct kspool_stats st;
+    if (k->spool == NULL)
+        return;
     kspool_get_stats(k->spool, &st);
     uint64_t corrupt = st.corrupt_records + st.corrupt_frames;
     uint64_t corrupt_last = k->sp_last.corrupt_records + k->sp_last.corrupt_frames;
@@ -826,7 +925,7 @@ static void probe_brokers(struct ksink *k, uint64_t now)
     atomic_store(&k->brokers_down, 0);
     k->drain_resume_ms = 0;
     k->drain_backoff_ms = DRAIN_BACKOFF_MIN;
-    uint64_t pending = kspool_pending(k->spool);
+    uint64_t pending = k->spool ? kspool_pending(k->spool) : 0;
     kos_mutex_unlock(k->mu);
     etwhost_logf(k->api, k->h, ETWHOST_LOG_INFO,
                  "kafka: brokers reachable again; sending %" PRIu64 " spooled message(s)",
@@ -839,9 +938,18 @@ static void service_main(void *arg)
     while (!atomic_load(&k->stop)) {
         uint64_t now = kos_now_ms();
         kos_mutex_lock(k->mu);
+        if (k->spool == NULL) {
+            char err[512];
+            if (take_spool(k, err, sizeof err) == KSPOOL_ERR &&
+                now - k->spool_wait_logged_ms >= 10000) {
+                k->spool_wait_logged_ms = now;
+                etwhost_logf(k->api, k->h, ETWHOST_LOG_ERROR, "kafka: spool: %s", err);
+            }
+        }
         int more = drain_step(k, now);
-        kspool_flush_if_older(k->spool, now, SPOOL_BLOCK_AGE_MS);
-        if (now - k->last_sync_ms >= SPOOL_SYNC_MS) {
+        if (k->spool)
+            kspool_flush_if_older(k->spool, now, SPOOL_BLOCK_AGE_MS);
+        if (k->spool && now - k->last_sync_ms >= SPOOL_SYNC_MS) {
             if (kspool_sync(k->spool) != KSPOOL_OK && log_due(k, LK_SPOOL_ERR))
                 etwhost_logf(k->api, k->h, ETWHOST_LOG_ERROR, "kafka: spool %s: %s",
                              k->spool_dir, kspool_error(k->spool));
@@ -903,7 +1011,8 @@ static int pred_queue_empty(struct ksink *k) { return cnt_get(k, C_QUEUE_DEPTH) 
 
 static int pred_all_delivered(struct ksink *k)
 {
-    return cnt_get(k, C_QUEUE_DEPTH) <= 0 && kspool_pending(k->spool) == 0 && !k->drain_failed;
+    return cnt_get(k, C_QUEUE_DEPTH) <= 0 && (k->spool == NULL || kspool_pending(k->spool) == 0) &&
+           !k->drain_failed;
 }
 
 /* ---- descriptor callbacks ---- */
@@ -915,6 +1024,29 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
     etwhost_status st = ETWHOST_OK;
     uint32_t i = 0;
     kos_mutex_lock(k->mu);
+    if (k->spool == NULL) {
+        /* The spool goes first: nothing is sent before it is open (see take_spool). */
+        char err[512];
+        int rc = take_spool(k, err, sizeof err);
+        if (rc != KSPOOL_OK) {
+            uint64_t now = kos_now_ms();
+            if (now - k->spool_wait_logged_ms >= 10000) {
+                k->spool_wait_logged_ms = now;
+                if (rc == KSPOOL_ERR)
+                    etwhost_logf(k->api, k->h, ETWHOST_LOG_ERROR, "kafka: spool: %s", err);
+                else
+                    etwhost_logf(k->api, k->h, ETWHOST_LOG_WARN,
+                                 "kafka: spool %s is still held by another instance of this "
+                                 "process; holding events back (two instances must not share "
+                                 "a spool_dir)",
+                                 k->spool_dir);
+            }
+            kos_mutex_unlock(k->mu);
+            *accepted = 0;
+            cnt_add(k, C_RETRIED, (int64_t)count);
+            return ETWHOST_RETRY;
+        }
+    }
     for (; i < count; i++) {
         struct kmsg m;
         if (kmsg_render(k, events[i], &m) != 0) {
@@ -1018,7 +1150,7 @@ static etwhost_status ETWHOST_CALL k_flush(void *inst)
     ok = wait_until(k, pred_queue_empty, kos_now_ms() + k->flush_timeout_ms);
     atomic_store(&k->flush_req, 0);
     kos_mutex_lock(k->mu);
-    int rc = kspool_sync(k->spool);
+    int rc = k->spool ? kspool_sync(k->spool) : KSPOOL_OK;
     kos_mutex_unlock(k->mu);
     if (rc != KSPOOL_OK)
         return ETWHOST_ERR_IO;
@@ -1060,13 +1192,13 @@ static etwhost_status ETWHOST_CALL k_close(void *inst, char *err, size_t err_len
     etwhost_status st = ETWHOST_OK;
     kos_mutex_lock(k->mu);
     spool_counters(k);
-    struct kspool_stats sp;
-    kspool_get_stats(k->spool, &sp);
+    struct kspool_stats sp = k->sp_last;
+    if (k->spool)
+        kspool_get_stats(k->spool, &sp);
     k->sp_last = sp;
     int64_t lost = cnt_get(k, C_QUEUE_DEPTH);
     char cerr[512] = "";
-    int rc = kspool_close(k->spool, cerr, sizeof cerr);
-    k->spool = NULL;
+    int rc = release_spool(k, cerr, sizeof cerr);
     kos_mutex_unlock(k->mu);
     if (rc != KSPOOL_OK) {
         st = etwhost_errf(err, err_len, ETWHOST_ERR_IO,
@@ -1169,16 +1301,16 @@ static void k_destroy(void *inst)
     struct ksink *k = inst;
     if (k == NULL)
         return;
-    if (!k->closed && k->spool) {
+    if (!k->closed) {
         /* Never closed (host stopping early): do not wait, but keep everything. */
         char err[256];
         k->flush_timeout_ms = 0;
         k_close(k, err, sizeof err);
     }
     stop_service(k);
-    if (k->spool) {
+    if (k->mu) {
         char err[256];
-        kspool_close(k->spool, err, sizeof err);
+        release_spool(k, err, sizeof err);
     }
     topics_clear(k);
     if (k->rk)
@@ -1401,7 +1533,7 @@ static etwhost_status ETWHOST_CALL k_create(etwhost_host *h, const etwhost_host_
     }
     struct kspool_cfg scfg;
     memset(&scfg, 0, sizeof scfg);
-    scfg.dir = k->spool_dir;
+    scfg.dir = k->spool_dir; /* points into k: copied with scfg below */
     if ((st = get_int(api, c, "spool_max_bytes", (int64_t)DEFAULT_SPOOL_MAX, 1 << 20, INT64_MAX,
                       &v, err, err_len)) != ETWHOST_OK)
         goto fail;
@@ -1427,26 +1559,26 @@ static etwhost_status ETWHOST_CALL k_create(etwhost_host *h, const etwhost_host_
                           s);
         goto fail;
     }
-    if (kspool_open(&k->spool, &scfg, e2, sizeof e2) != KSPOOL_OK) {
+    k->scfg = scfg;
+    for (int i = 0; i < C_COUNT; i++) {
+        int32_t id = api->counter_register(h, counter_names[i]);
+        k->cid[i] = id >= 0 ? id : -1;
+    }
+    int sprc = take_spool(k, e2, sizeof e2);
+    if (sprc == KSPOOL_ERR) {
         st = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "spool: %s", e2);
         goto fail;
     }
-    kspool_get_stats(k->spool, &k->sp_last);
+    if (sprc == KSPOOL_WAIT)
+        etwhost_logf(api, h, ETWHOST_LOG_INFO,
+                     "kafka: spool %s is still open in the instance this one replaces; taking "
+                     "it over when that one closes",
+                     k->spool_dir);
 
     k->rk = make_producer(k, err, err_len);
     if (k->rk == NULL) {
         st = ETWHOST_ERR_CONFIG;
         goto fail;
-    }
-    for (int i = 0; i < C_COUNT; i++) {
-        int32_t id = api->counter_register(h, counter_names[i]);
-        k->cid[i] = id >= 0 ? id : -1;
-    }
-    if (k->sp_last.corrupt_frames) {
-        k->sp_last.corrupt_frames = 0;
-        k->sp_last.corrupt_bytes = 0;
-        k->sp_last.corrupt_records = 0;
-        spool_counters(k);
     }
     k->last_sync_ms = kos_now_ms();
     k->thr = kos_thread_start(service_main, k);
@@ -1454,7 +1586,7 @@ static etwhost_status ETWHOST_CALL k_create(etwhost_host *h, const etwhost_host_
         st = etwhost_errf(err, err_len, ETWHOST_ERR, "cannot start the kafka service thread");
         goto fail;
     }
-    uint64_t pending = kspool_pending(k->spool);
+    uint64_t pending = k->spool ? kspool_pending(k->spool) : 0;
     etwhost_logf(api, h, ETWHOST_LOG_INFO,
                  "kafka: brokers %s, spool %s%s%" PRIu64 " message(s) pending%s",
                  k->brokers_text, k->spool_dir, pending ? " (" : " (", pending,
@@ -1462,10 +1594,8 @@ static etwhost_status ETWHOST_CALL k_create(etwhost_host *h, const etwhost_host_
     *out = k;
     return ETWHOST_OK;
 fail:
-    if (k->spool) {
-        kspool_close(k->spool, e2, sizeof e2);
-        k->spool = NULL;
-    }
+    if (k->mu)
+        release_spool(k, e2, sizeof e2);
     k->closed = 1;
     k_destroy(k);
     return st < 0 ? st : ETWHOST_ERR_CONFIG;

@@ -407,3 +407,40 @@ TEST(kafka_run_fails_at_start_on_bad_config)
     expect_start_failure("{\"brokers\":\"127.0.0.1:1\",\"topic\":\"etw.{provder}\"}",
                          "unknown placeholder {provder}");
 }
+
+TEST(kafka_spool_handed_over_to_the_replacing_instance)
+{
+    /*
+     * A configuration reload creates the new instance while the old one still
+     * runs: the new one must wait for the spool, then send it first.
+     */
+    char sp[1024];
+    snprintf(sp, sizeof sp, "%s/spool", t_tmpdir());
+    struct evset e1 = make_events(100, 0, 100), e2 = make_events(10, 100, 100);
+    struct fake_host fa, fb;
+    fh_init(&fa, "kafka");
+    fh_init(&fb, "kafka");
+    void *a = create_ok(&fa, settings(sp, "\"brokers\":\"127.0.0.1:1\",\"topic\":\"t\","
+                                          "\"flush_timeout_ms\":200"));
+    write_all(&fa, a, &e1, 0);
+    void *b = create_ok(&fb, settings(sp, "\"brokers\":\"unused:1\",\"topic\":\"t\","
+                                          "\"rdkafka\":{\"test.mock.num.brokers\":\"1\"}"));
+    ASSERT_CONTAINS(fb.log, "taking it over when that one closes");
+    uint32_t acc = 7;
+    ASSERT_EQ(fb.desc->write(b, e2.ptr, 10, &acc), ETWHOST_RETRY);
+    ASSERT_EQ(acc, 0);
+    close_ok(&fa, a);
+    ASSERT_EQ(stat_i(&fa, a, "spool.pending"), 100);
+    fa.desc->destroy(a);
+    /* Old instance gone: the new one takes the spool and sends it before its own events. */
+    write_all(&fb, b, &e2, 0);
+    close_ok(&fb, b);
+    ASSERT_EQ(stat_i(&fb, b, "drained"), 110);
+    ASSERT_EQ(stat_i(&fb, b, "delivered"), 110);
+    ASSERT_EQ(stat_i(&fb, b, "spool.pending"), 0);
+    fb.desc->destroy(b);
+    fh_free(&fa);
+    fh_free(&fb);
+    free_events(&e1);
+    free_events(&e2);
+}
