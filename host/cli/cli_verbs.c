@@ -16,7 +16,7 @@ const struct cli_verb cli_verbs[] = {
     {"convert", "decode .etl files into a JSON lines file", cli_convert},
     {"check", "validate a config folder and show what it sets up", cli_check},
     {"archive", "verify, repair or describe an event archive (.etwa)", cli_archive},
-    {"sessions", "list running ETW sessions with their buffers and losses (Windows)", cli_sessions},
+    {"sessions", "list running ETW sessions, their buffers and losses (Windows)", cli_sessions},
     {"stop", "stop an ETW session by name (Windows)", cli_stop},
     {"providers", "list registered ETW providers; --system, --kernel-flags", cli_providers},
     {"autologger", "create, delete, show or list AutoLogger sessions (Windows)", cli_autologger},

@@ -275,7 +275,8 @@ TEST(live_replay_wpp_32bit_system_clock)
 /* ---- The project's own fixture: every extended item kind, header kinds ---- */
 
 static const etwhost_guid fx_prov = {0x5eed1234, 0x0001, 0x0002, {1, 2, 3, 4, 5, 6, 7, 8}};
-static const etwhost_guid fx_klass = {0x3d6fa8d0, 0xfe05, 0x11d0, {0x9d, 0xda, 0, 0xc0, 0x4f, 0xd7, 0xba, 0x7c}};
+static const etwhost_guid fx_klass = {0x3d6fa8d0, 0xfe05, 0x11d0,
+                                      {0x9d, 0xda, 0, 0xc0, 0x4f, 0xd7, 0xba, 0x7c}};
 
 static uint8_t *fixture_etl(size_t *len)
 {

@@ -203,8 +203,9 @@ static uint32_t w_query_all(void *ctx, struct etw_session_props *out, uint32_t c
 {
     (void)ctx;
     *count = 0;
-    if (cap > 1024)
-        cap = 1024;
+    /* QueryAllTracesW takes at most 64 entries (the documented session limit). */
+    if (cap > 64)
+        cap = 64;
     struct props_buf *v = mem_calloc(cap ? cap : 1, sizeof *v);
     PEVENT_TRACE_PROPERTIES *ptrs = mem_calloc(cap ? cap : 1, sizeof *ptrs);
     if (v == NULL || ptrs == NULL) {
