@@ -9,6 +9,7 @@
 #include "../core/log.h"
 #include "../core/mem.h"
 #include "../platform/platform.h"
+#include "../schema/mof_kernel.h"
 #include "../schema/schema_cache.h"
 #include "../schema/tdh_embedded.h"
 
@@ -16,6 +17,7 @@ struct live_tdh {
     atomic_int refs;
     struct plat_mutex mu;
     struct schema_cache *cache; /* schemas (owned), negative keys, map slots and maps */
+    struct mof_kernel *mof;     /* the decoder's built-in kernel classes: not asked to TDH */
     const struct schema_map_slot **tried; /* slots whose map TDH was asked for */
     size_t ntried, cap_tried;
     uint8_t *buf;
@@ -29,8 +31,10 @@ struct live_tdh *live_tdh_new(void)
     struct live_tdh *t = mem_calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
+    struct errbuf eb;
     t->cache = schema_cache_new(0);
-    if (t->cache == NULL) {
+    if (t->cache == NULL || mof_kernel_new(NULL, &t->mof, &eb) != 0) {
+        schema_cache_free(t->cache);
         mem_free(t);
         return NULL;
     }
@@ -49,6 +53,7 @@ void live_tdh_unref(struct live_tdh *t)
     if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
     schema_cache_free(t->cache);
+    mof_kernel_free(t->mof);
     mem_free(t->tried);
     mem_free(t->buf);
     plat_mutex_destroy(&t->mu);
@@ -135,6 +140,18 @@ const struct schema *live_tdh_resolve(struct live_tdh *t, const struct etw_api *
     if (s) {
         plat_mutex_unlock(&t->mu);
         return (s->flags & SCHEMA_F_NEGATIVE) ? NULL : s;
+    }
+    /*
+     * Kernel and classic events of the built-in MOF classes decode with those (as in .etl
+     * files): TDH is asked only about classes the host does not know.
+     */
+    if (rec->kind != ETWHOST_HK_EVENT &&
+        mof_kernel_find(t->mof, &rec->provider, rec->version, rec->opcode,
+                        (rec->evf & ETWHOST_EVF_PTR32) ? 4 : 8) != NULL) {
+        schema_cache_insert_negative(t->cache, &key);
+        t->st.builtin++;
+        plat_mutex_unlock(&t->mu);
+        return NULL;
     }
     t->st.asked++;
     uint32_t size;

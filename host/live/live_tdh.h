@@ -15,7 +15,9 @@
  * Keys are the decoder's (schema_key_for_record): manifest events by
  * (provider, id, version), MOF events by (class, version, opcode, pointer
  * size).  TraceLogging records (they carry their own metadata) and WPP
- * records never go to TDH.  A key TDH does not know is remembered as
+ * records never go to TDH, nor do kernel and classic events of the MOF
+ * classes the host has built in (they decode exactly as in .etl files; TDH
+ * fills the gaps).  A key TDH does not know is remembered as
  * negative and not asked again; maps are asked once per (provider, name)
  * when the first schema that uses them arrives, before that schema is
  * handed out, so a map slot never changes while the pipeline reads it.
@@ -38,6 +40,7 @@ struct live_tdh;
 
 struct live_tdh_stats {
     uint64_t asked;       /* TdhGetEventInformation calls (one per new key) */
+    uint64_t builtin;     /* keys left to the built-in kernel MOF classes */
     uint64_t schemas;     /* schemas obtained */
     uint64_t failed;      /* keys TDH did not know or returned a bad blob for */
     uint64_t unsupported; /* WPP / TraceLogging infos, not used */

@@ -23,6 +23,7 @@
 #include "live/live_consumer.h"
 #include "live/live_tables.h"
 #include "platform/platform.h"
+#include "schema/mof_kernel.h"
 #include "schema/schema_codec.h"
 #include "schema/schema_sources.h"
 #include "source/source.h"
@@ -487,13 +488,22 @@ TEST(live_replay_fixture_through_the_source)
 
 /* ---- TDH ---- */
 
+/* Keys TDH must be asked about: not TraceLogging, not WPP, not a built-in kernel class. */
 static uint32_t distinct_keys(const struct fake_etw *f)
 {
     struct schema_key *k = mem_calloc(f->nevents + 1, sizeof *k);
+    struct mof_kernel *mk;
+    struct errbuf eb;
+    ASSERT_OK(mof_kernel_new(NULL, &mk, &eb));
     uint32_t n = 0;
     for (uint32_t i = 0; i < f->nevents; i++) {
         struct schema_key key;
-        if (f->events[i]->tl_meta || f->events[i]->kind == ETWHOST_HK_MESSAGE)
+        const struct record *r = f->events[i];
+        if (r->tl_meta || r->kind == ETWHOST_HK_MESSAGE)
+            continue;
+        if (r->kind != ETWHOST_HK_EVENT &&
+            mof_kernel_find(mk, &r->provider, r->version, r->opcode,
+                            (r->evf & ETWHOST_EVF_PTR32) ? 4 : 8))
             continue;
         schema_key_for_record(f->events[i], &key);
         uint32_t j = 0;
@@ -502,6 +512,7 @@ static uint32_t distinct_keys(const struct fake_etw *f)
         if (j == n)
             k[n++] = key;
     }
+    mof_kernel_free(mk);
     mem_free(k);
     return n;
 }
@@ -631,6 +642,20 @@ TEST(live_tdh_never_asked_for_tracelogging_or_wpp)
     }
     ASSERT(tl >= 19 && wpp >= 19);
     ASSERT_EQ(f.tdh_calls, 0);
+    /* Kernel events of the built-in MOF classes decode with those, as in .etl files. */
+    uint32_t before = f.nevents;
+    n = fake_add_etl(&f, "", t_path("%s/etl/perfview__diaghub.kernel.1.etl", corpus), 0);
+    for (uint32_t i = before; i < before + n; i++) {
+        struct etw_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.native = f.events[i];
+        live_tdh_resolve(t, &f.api, &ev, f.events[i]);
+    }
+    struct live_tdh_stats st;
+    live_tdh_get_stats(t, &st);
+    ASSERT(st.builtin > 20);
+    ASSERT_EQ_U64(st.asked, f.tdh_calls);
+    ASSERT_MSG(f.tdh_calls < 10, "TDH asked %u times for a kernel trace", f.tdh_calls);
     live_tdh_unref(t);
     fake_free(&f);
 }
