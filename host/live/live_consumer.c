@@ -413,6 +413,14 @@ static void on_event(void *ctx, const struct etw_event *ev)
         return;
     }
     rec.seq = t->seq++;
+    /* The name the provider was enabled under, for events no schema names. */
+    for (size_t i = 0; i < t->cfg.nproviders; i++) {
+        const struct live_provider *p = &t->cfg.providers[i];
+        if (p->name && guid_eq(&p->guid, &rec.provider)) {
+            rec.provider_name = p->name;
+            break;
+        }
+    }
     if (t->tdh)
         rec.schema = live_tdh_resolve(t->tdh, t->api, ev, &rec);
     live_queue_push(t->q, &rec);

@@ -709,6 +709,35 @@ TEST(live_restarts_after_an_external_stop_without_losing_or_repeating_events)
     fake_free(&f);
 }
 
+TEST(live_events_carry_the_name_their_provider_was_enabled_under)
+{
+    const char *corpus = t_corpus_or_skip();
+    struct fake_etw f;
+    fake_init(&f);
+    uint32_t n = fake_add_etl(&f, "", t_path("%s/etl/krabsetw__powershell.etl", corpus), 0);
+    const char *names[] = {"Microsoft-Windows-PowerShell"};
+    etwhost_guid g;
+    guid_parse("a0c1853b-5c40-4b15-8766-3cf1c58f985a", 36, &g);
+    fake_set_providers(&f, names, &g, 1);
+    etw_api_override(&f.api);
+    struct source *s = live_source("{\"type\": \"live\", \"tdh\": false, \"providers\": "
+                                   "[\"microsoft-windows-powershell:5\"]}");
+    struct dec x;
+    dec_init(&x, NULL);
+    struct jl got = {0};
+    ASSERT_EQ_U64(read_all(s, n, &x, &got), n);
+    /* Undecoded (no manifest here), yet named: the registered spelling. */
+    size_t named = 0;
+    for (size_t i = 0; i < got.n; i++)
+        named += strstr(got.v[i], "\"provider\":\"Microsoft-Windows-PowerShell\"") != NULL;
+    ASSERT_EQ(named, 112);
+    source_destroy(s);
+    etw_api_override(NULL);
+    dec_free(&x);
+    jl_free(&got);
+    fake_free(&f);
+}
+
 TEST(live_no_restart_ends_the_source)
 {
     const char *corpus = t_corpus_or_skip();
