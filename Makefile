@@ -197,7 +197,6 @@ WIN_CPPFLAGS := -Isdk/include -Ihost
 WIN_LDFLAGS := -static-libgcc -L$(WIN_DEPS)/lib
 WIN_SYSLIBS := -lws2_32 -lsecur32 -lcrypt32 -lshlwapi -ladvapi32 -ltdh -lole32
 WIN_HOST_LIBS := -ljansson -lzstd -lexpat $(WIN_SYSLIBS)
-WIN_STAMP  := $(WIN_BUILD)/deps/prefix/.stamp-librdkafka
 
 WIN_HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/posix/*' \
                    ! -name '*_posix.c' ! -name main.c))
@@ -293,7 +292,15 @@ $(COMPAT_VARIANTS:%=$(WIN_BUILD)/tests/plugins/%$(WIN_SO)): $(WIN_BUILD)/tests/p
         tests/plugins/compat.c sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
 	$(E) "  PLUGIN  $@"
-	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) $(COMPAT_FLAGS_$*) -shared -o $@ $< $(WIN_LDFLAGS)
+	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) $(COMPAT_FLAGS_$*) $(WIN_COMPAT_FLAGS_$*) -shared -o $@ $< \
+	    $(WIN_LDFLAGS)
+# compat_crt links against the Universal CRT (ucrtbase.dll) while the host uses msvcrt.dll:
+# two C runtimes, two heaps in one process; the ABI's ownership rules must keep them apart.
+WIN_COMPAT_FLAGS_compat_crt = -D_UCRT -specs=$(WIN_BUILD)/ucrt.specs
+$(WIN_BUILD)/tests/plugins/compat_crt$(WIN_SO): $(WIN_BUILD)/ucrt.specs
+$(WIN_BUILD)/ucrt.specs:
+	@mkdir -p $(dir $@)
+	$(Q)$(WIN_CC) -dumpspecs | sed 's/-lmsvcrt/-lucrt/g' > $@
 
 -include $(shell find $(WIN_BUILD)/obj -name '*.d' 2>/dev/null)
 # ==== end of the Windows cross build ======================================================

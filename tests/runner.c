@@ -46,6 +46,11 @@ int t_under_wine(void)
     return w && *w == '1';
 }
 
+const char *t_exe_suffix(void)
+{
+    return strcmp(plat_dl_suffix(), ".dll") == 0 ? ".exe" : "";
+}
+
 const char *t_corpus(void)
 {
     static char path[4096];
@@ -182,8 +187,7 @@ struct t_run t_etwhost(const char *const *args, const char *in, const char *cons
     size_t n = 0;
     static char exe[4096];
     const char *wrap = getenv("ETWHOST_EXEC_WRAPPER"); /* e.g. "wine" */
-    snprintf(exe, sizeof exe, "%s/etwhost%s", build_dir,
-             strcmp(plat_dl_suffix(), ".dll") == 0 ? ".exe" : "");
+    snprintf(exe, sizeof exe, "%s/etwhost%s", build_dir, t_exe_suffix());
     if (wrap && *wrap)
         argv[n++] = wrap;
     argv[n++] = exe;

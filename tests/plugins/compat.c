@@ -23,6 +23,7 @@ struct compat {
     const etwhost_host_api *api;
     etwhost_host *h;
     unsigned long long n;
+    char *own; /* COMPAT_CRT: memory of the plugin's own C runtime */
 };
 
 static etwhost_status ETWHOST_CALL c_create(etwhost_host *h, const etwhost_host_api *api,
@@ -38,6 +39,17 @@ static etwhost_status ETWHOST_CALL c_create(etwhost_host *h, const etwhost_host_
     c->api = api;
     c->h = h;
     c->n = 0;
+    c->own = NULL;
+#ifdef COMPAT_CRT
+    /* Built against another C runtime than the host's: this block comes from, and goes
+     * back to, that runtime's heap only, as the host's blocks go back through api->free. */
+    c->own = malloc(4096);
+    if (c->own == NULL) {
+        api->free(h, c);
+        return ETWHOST_ERR_NOMEM;
+    }
+    snprintf(c->own, 4096, "compat private buffer");
+#endif
     *out = c;
     return ETWHOST_OK;
 }
@@ -46,8 +58,10 @@ static void ETWHOST_CALL c_destroy(void *inst)
 {
     struct compat *c = inst;
     char line[128];
-    snprintf(line, sizeof line, "compat plugin saw %llu events", c->n);
+    snprintf(line, sizeof line, "compat plugin saw %llu events%s", c->n,
+             c->own ? " (own heap used)" : "");
     c->api->log(c->h, ETWHOST_LOG_INFO, line);
+    free(c->own);
     c->api->free(c->h, c);
 }
 

@@ -3,7 +3,11 @@
 # As root: apt-get install.  Otherwise: print the exact command.
 PKGS="build-essential pkg-config libjansson-dev libzstd-dev zstd librdkafka-dev \
 libpcre2-dev libexpat1-dev clang libclang-rt-14-dev abigail-tools kcat python3 python3-pip \
-python3-venv openjdk-17-jre-headless maven time"
+python3-venv openjdk-17-jre-headless maven time \
+gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 cmake ninja-build dpkg-dev wine wine64"
+# The last line is the Windows build (make windows, make test-windows): the mingw-w64 cross
+# compilers, what tests/scripts/win-deps.sh builds the Windows libraries from Debian sources
+# with (g++ because the librdkafka CMake project declares C++), and Wine to run the tests.
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -88,6 +88,8 @@ const char *t_corpus(void);
 const char *t_corpus_or_skip(void);
 /* 1 when the tests run under Wine. */
 int t_under_wine(void);
+/* File name suffix of programs: ".exe" on Windows, "" elsewhere. */
+const char *t_exe_suffix(void);
 
 /* Formatted path into a static ring of buffers (valid for a few calls). */
 T_PRINTF(1, 2) const char *t_path(const char *fmt, ...);

@@ -88,8 +88,8 @@ TEST(archive_roundtrip_etlgen_fixtures)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         char etl[1024];
         snprintf(etl, sizeof etl, "%s/fx%zu.etl", t_tmpdir(), k);
-        const char *argv[] = {t_path("%s/tools/etlgen", t_build()), "--kind", kinds[k][0],
-                              "--events", "3000", "--ptr", kinds[k][1], "--cpus", kinds[k][3],
+        const char *argv[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()),
+                              "--kind", kinds[k][0], "--events", "3000", "--ptr", kinds[k][1], "--cpus", kinds[k][3],
                               "-o", etl, kinds[k][2][0] ? kinds[k][2] : NULL, NULL};
         struct t_run r = t_exec(argv, NULL, NULL);
         ASSERT_MSG(r.status == 0, "etlgen %s: %s", kinds[k][0], r.err);

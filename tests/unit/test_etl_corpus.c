@@ -195,6 +195,8 @@ static int python_has_dissect(void)
 static json_t *run_etlscan(const char *path)
 {
     char tool[4096];
+    if (t_under_wine())
+        SKIP("the etlscan.py oracle is a Linux python3 program (not run under Wine)");
     snprintf(tool, sizeof tool, "%s/../tools/etlscan.py", t_corpus());
     if (!plat_is_file(tool))
         SKIP("%s not found", tool);

@@ -508,6 +508,8 @@ TEST(etl_writer_multi_cpu_time_order)
 
 static json_t *etlscan(const char *path)
 {
+    if (t_under_wine())
+        SKIP("the etlscan.py oracle is a Linux python3 program (not run under Wine)");
     const char *corpus = t_corpus();
     const char *tool = corpus ? t_path("%s/../tools/etlscan.py", corpus) : NULL;
     if (tool == NULL || !plat_is_file(tool))
@@ -594,7 +596,7 @@ TEST(etl_repeat_file_builds_a_longer_trace)
 
 static void run_etlgen(const char *const *args, char **out)
 {
-    const char *exe = t_path("%s/tools/etlgen", t_build());
+    const char *exe = t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix());
     if (!plat_is_file(exe))
         SKIP("%s not built", exe);
     const char *argv[32];

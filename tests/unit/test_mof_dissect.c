@@ -311,6 +311,8 @@ static struct dx_totals compare_file(const char *path)
 {
     struct dx_totals t;
     memset(&t, 0, sizeof t);
+    if (t_under_wine())
+        SKIP("the dissect.etl oracle is a Linux python3 program (not run under Wine)");
     const char *py = dissect_python();
     if (py == NULL)
         SKIP("dissect.etl not installed: run tests/scripts/deps.sh (build/venv-dissect)");

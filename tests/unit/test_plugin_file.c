@@ -454,6 +454,11 @@ TEST(plugin_file_settings_errors)
         {"{\"path\":\"/tmp/x.jsonl\",\"rotate\":5}", "unknown setting \"rotate\""},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+#if defined(_WIN32)
+        /* "/tmp" is no directory on Windows (the sink would create C:\tmp as its file). */
+        if (strcmp(cases[k].settings, "{\"path\":\"/tmp\"}") == 0)
+            continue;
+#endif
         struct fake_host fh;
         fh_init(&fh, "file");
         void *inst = NULL;

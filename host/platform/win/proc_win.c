@@ -157,6 +157,7 @@ static BOOL start_child(wchar_t *cmd, wchar_t *envb, DWORD flags, HANDLE hin, HA
         flags |= EXTENDED_STARTUPINFO_PRESENT;
     BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, flags, envb, NULL,
                              &si.StartupInfo, pi);
+    DWORD e = GetLastError();
     if (attrs) {
         if (si.lpAttributeList)
             DeleteProcThreadAttributeList(attrs);
@@ -166,6 +167,7 @@ static BOOL start_child(wchar_t *cmd, wchar_t *envb, DWORD flags, HANDLE hin, HA
         if (*job)
             CloseHandle(*job);
         *job = NULL;
+        SetLastError(e); /* the caller reports why */
         return FALSE;
     }
     if (*job && !AssignProcessToJobObject(*job, pi->hProcess)) {
@@ -248,6 +250,7 @@ int plat_run(const char *const *argv, const char *const *env, const char *in, si
     wchar_t *cmd = command_line(argv), *envb = NULL;
     int erc = env_block(env, &envb);
     BOOL ok = cmd && erc == 0 && start_child(cmd, envb, 0, in_r, out_w, err_w, &pi, &job);
+    DWORD e = ok ? 0 : GetLastError();
     mem_free(cmd);
     mem_free(envb);
     CloseHandle(in_r);
@@ -257,7 +260,17 @@ int plat_run(const char *const *argv, const char *const *env, const char *in, si
         CloseHandle(in_w);
         CloseHandle(out_r);
         CloseHandle(err_r);
-        return erc ? erc : ERR_IO;
+        if (erc)
+            return erc;
+        if (e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND)
+            return ERR_IO;
+        /* Like a failed exec on POSIX: the caller sees status 127 and the reason. */
+        char text[256], msg[512];
+        snprintf(msg, sizeof msg, "%s: %s\n", argv[0], win_error_text(e, text, sizeof text));
+        *status = 127;
+        if (out) { *out = mem_strdup(""); if (out_len) *out_len = 0; }
+        if (err) { *err = mem_strdup(msg); if (err_len) *err_len = *err ? strlen(*err) : 0; }
+        return 0;
     }
     uint64_t deadline = plat_monotonic_ns() + (uint64_t)timeout_ms * 1000000ULL;
     struct reader ro = {out_r, BUF_INIT}, re = {err_r, BUF_INIT};
