@@ -7,12 +7,14 @@
  * events without in-band metadata, default true), "queue_batches" (batches
  * buffered between the ETW callback and the pipeline, default 64).
  *
- * open() starts (or joins) the session and its consumer thread, so a
- * wrong provider or missing rights fail at start with one line.  read()
- * hands over the batches the consumer filled, waiting for events until
- * the run stops; on stop it stops the session (ETW flushes its buffers to
- * the consumer) and keeps delivering until the consumer finished or the
- * session's stop timeout passed.  Without Windows, open() fails with
+ * open() validates everything without touching a session (configuration,
+ * provider names, filter limits), so `etwhost check` has no side effect.
+ * The first read() starts (or joins) the session and its consumer thread;
+ * missing rights or a provider ETW refuses fail there with one line.
+ * read() then hands over the batches the consumer filled, waiting for
+ * events until the run stops; on stop it stops the session (ETW flushes its
+ * buffers to the consumer) and keeps delivering until the consumer finished
+ * or the session's stop timeout passed.  Without Windows, open() fails with
  * "live ETW sessions need Windows".
  */
 #include <inttypes.h>
@@ -30,7 +32,10 @@ struct live_src {
     const struct etw_api *api;
     struct live_queue *q;
     struct live_tdh *tdh;
-    struct live_trace *trace;
+    /* Set by the source thread's first read(), read by the control thread (stats). */
+    _Atomic(struct live_trace *) trace;
+    struct live_session_cfg cfg; /* until the first read() hands it to the trace */
+    int started;
     int stopping;
     uint64_t deadline_ns;
     uint32_t stop_timeout_ms;
@@ -84,13 +89,15 @@ static int live_open(struct source *src, const struct cfg *cfg, const json_t *ob
         char d[512];
         live_provider_describe(&sc.providers[i], d, sizeof d);
         log_debug("source \"%s\": session \"%s\": provider %s", src->name, sc.name, d);
+        struct live_filters f;
+        rc = live_filters_build(&sc.providers[i], &f, eb);
+        live_filters_free(&f);
+        if (rc) {
+            live_session_cfg_free(&sc);
+            return rc;
+        }
     }
-    rc = live_trace_start(api, &sc, e->q, e->tdh, &e->trace, eb);
-    if (rc) {
-        errbuf_prefix(eb, "source \"%s\": ", src->name);
-        return rc;
-    }
-    log_info("source \"%s\": consuming session \"%s\"", src->name, e->name);
+    e->cfg = sc;
     src->stats = live_stats;
     return 0;
 }
@@ -98,14 +105,28 @@ static int live_open(struct source *src, const struct cfg *cfg, const json_t *ob
 static int live_read(struct source *src, struct record_batch *b, struct errbuf *eb)
 {
     struct live_src *e = src->priv;
+    if (!e->started) {
+        e->started = 1;
+        if (atomic_load(&src->stop))
+            return 0;
+        struct live_trace *t;
+        int rc = live_trace_start(e->api, &e->cfg, e->q, e->tdh, &t, eb);
+        if (rc)
+            return rc;
+        atomic_store(&e->trace, t);
+        log_info("source \"%s\": consuming session \"%s\"", src->name, e->name);
+    }
+    struct live_trace *t = atomic_load(&e->trace);
+    if (t == NULL)
+        return 0;
     for (;;) {
         if (atomic_load(&src->stop) && !e->stopping) {
             e->stopping = 1;
             e->deadline_ns = plat_monotonic_ns() + (uint64_t)e->stop_timeout_ms * 1000000ull;
-            live_trace_request_stop(e->trace);
+            live_trace_request_stop(t);
         }
         /* Finished first, then take: records queued before the end are not missed. */
-        int finished = live_trace_finished(e->trace);
+        int finished = live_trace_finished(t);
         uint32_t n = live_queue_take(e->q, b, 50);
         if (n > 0)
             return (int)n;
@@ -124,11 +145,12 @@ static void live_close(struct source *src)
     struct live_src *e = src->priv;
     if (e == NULL)
         return;
-    if (e->trace) {
-        live_trace_get_stats(e->trace, 0, &e->final);
+    struct live_trace *t = atomic_load(&e->trace);
+    if (t) {
+        live_trace_get_stats(t, 0, &e->final);
         e->have_final = 1;
-        live_trace_shutdown(e->trace, e->stopping ? 1000 : e->stop_timeout_ms);
-        e->trace = NULL;
+        live_trace_shutdown(t, e->stopping ? 1000 : e->stop_timeout_ms);
+        atomic_store(&e->trace, NULL);
     }
     if (e->q) {
         struct live_queue_stats qs;
@@ -141,6 +163,7 @@ static void live_close(struct source *src)
     }
     live_queue_unref(e->q);
     live_tdh_unref(e->tdh);
+    live_session_cfg_free(&e->cfg);
     mem_free(e);
     src->priv = NULL;
     src->stats = NULL;
@@ -149,12 +172,13 @@ static void live_close(struct source *src)
 static void live_stats(struct source *src, char *out, size_t cap)
 {
     struct live_src *e = src->priv;
-    if (e == NULL || e->trace == NULL) {
+    struct live_trace *t = e ? atomic_load(&e->trace) : NULL;
+    if (t == NULL) {
         out[0] = '\0';
         return;
     }
     struct live_trace_stats st;
-    live_trace_get_stats(e->trace, 1, &st);
+    live_trace_get_stats(t, 1, &st);
     struct live_queue_stats qs;
     live_queue_get_stats(e->q, &qs);
     struct live_tdh_stats ts;
@@ -183,7 +207,10 @@ static void live_progress(struct source *src, char *out, size_t cap)
 {
     struct live_src *e = src->priv;
     struct live_trace_stats st;
-    live_trace_get_stats(e->trace, 0, &st);
+    memset(&st, 0, sizeof st);
+    struct live_trace *t = atomic_load(&e->trace);
+    if (t)
+        live_trace_get_stats(t, 0, &st);
     snprintf(out, cap, "session %s, %" PRIu64 " events", e->name, st.events);
 }
 

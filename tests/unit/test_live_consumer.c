@@ -738,6 +738,44 @@ TEST(live_events_carry_the_name_their_provider_was_enabled_under)
     fake_free(&f);
 }
 
+TEST(live_open_and_close_touch_no_session)
+{
+    /* What `etwhost check` does: open and close; nothing may start or stop on the machine. */
+    struct fake_etw f;
+    fake_init(&f);
+    etw_api_override(&f.api);
+    struct source *s = live_source(
+        "{\"type\": \"live\", \"session\": {\"name\": \"x\", \"existing\": \"stop\"}, "
+        "\"providers\": [{\"guid\": \"a0c1853b-5c40-4b15-8766-3cf1c58f985a\", \"event_ids\": "
+        "[1]}]}");
+    char st[256];
+    s->stats(s, st, sizeof st);
+    ASSERT_STREQ(st, "");
+    source_destroy(s);
+    ASSERT_STREQ(buf_cstr(&f.log), "");
+    /* Filter limits are checked at open, before any session exists. */
+    json_t *obj = json_loads("{\"type\": \"live\", \"providers\": [{\"name\": \"P\", \"exe\": "
+                             "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             ".exe\"}]}", 0, NULL);
+    const char *names[] = {"P"};
+    etwhost_guid g = fx_prov;
+    fake_set_providers(&f, names, &g, 1);
+    struct errbuf eb;
+    ASSERT_EQ(source_create(NULL, obj, "live", 0, &s, &eb), ERR_CONFIG);
+    ASSERT_CONTAINS(eb.msg, "ETW takes at most 1024");
+    json_decref(obj);
+    ASSERT_NOT_CONTAINS(buf_cstr(&f.log), "start");
+    etw_api_override(NULL);
+    fake_free(&f);
+}
+
 TEST(live_no_restart_ends_the_source)
 {
     const char *corpus = t_corpus_or_skip();
@@ -914,13 +952,21 @@ TEST(live_graceful_stop_stops_an_owned_session_and_leaves_an_attached_one)
     memset(&other, 0, sizeof other);
     snprintf(other.name, sizeof other.name, "shared");
     ASSERT_EQ(f.api.start_trace(f.api.ctx, &other), ETW_OK);
+    struct record r;
+    memset(&r, 0, sizeof r);
+    r.kind = ETWHOST_HK_EVENT;
+    r.provider = fx_prov;
+    fake_add_record(&f, "replay", &r);
+    fake_add_record(&f, "shared", &r);
     etw_api_override(&f.api);
     struct source *own = live_source(user_session);
     struct source *att = live_source(
         "{\"type\": \"live\", \"tdh\": false, \"session\": {\"name\": \"shared\", \"existing\": "
         "\"attach\"}}");
-    ASSERT_EQ_U64(read_all(own, 0, NULL, NULL), 0);
-    ASSERT_EQ_U64(read_all(att, 0, NULL, NULL), 0);
+    /* Opening has no side effect; the first read starts (or joins) the session. */
+    ASSERT_EQ(t_count(buf_cstr(&f.log), "start"), 1);
+    ASSERT_EQ_U64(read_all(own, 1, NULL, NULL), 1);
+    ASSERT_EQ_U64(read_all(att, 1, NULL, NULL), 1);
     source_destroy(own);
     source_destroy(att);
     const char *log = buf_cstr(&f.log);
@@ -943,7 +989,7 @@ TEST(live_runtime_consumes_two_sessions_at_once)
     uint32_t n1 = fake_add_etl(&f, "one", t_path("%s/etl/krabsetw__powershell.etl", corpus), 0);
     uint32_t n2 = fake_add_etl(&f, "two", t_path("%s/etl/etlparser__AMSITrace.etl", corpus), 0);
     /* Each session vanishes once its events are delivered; restart off ends its source. */
-    f.external_stop_after = 1u << 30;
+    f.end_when_drained = 1;
     const char *dir = t_path("%s/conf", t_tmpdir());
     t_mkdir(dir);
     t_write_file(t_path("%s/etwhost.json", dir),
@@ -961,7 +1007,6 @@ TEST(live_runtime_consumes_two_sessions_at_once)
     struct errbuf eb;
     ASSERT_MSG(cfg_load(dir, &cfg, &eb) == 0, "%s", eb.msg);
     etw_api_override(&f.api);
-    /* The fake stops each session after all of ITS events: a per-session "after everything". */
     struct source *src[2];
     for (size_t i = 0; i < 2; i++)
         ASSERT_MSG(source_create(cfg, cfg->sources[i].obj, cfg->sources[i].name, (uint32_t)i,
@@ -969,13 +1014,6 @@ TEST(live_runtime_consumes_two_sessions_at_once)
                    "%s", eb.msg);
     struct chain *chain;
     ASSERT_MSG(chain_build(cfg, NULL, 0, &chain, &eb) == 0, "%s", eb.msg);
-    /* Let both sessions deliver everything, then make both vanish. */
-    ASSERT(fake_wait_delivered(&f, 20000));
-    plat_mutex_lock(&f.mu);
-    for (int i = 0; i < FAKE_MAX_SESSIONS; i++)
-        f.s[i].running = 0;
-    plat_cond_broadcast(&f.cv);
-    plat_mutex_unlock(&f.mu);
     struct run_options opt;
     memset(&opt, 0, sizeof opt);
     opt.stats_at_exit = 1;

@@ -323,6 +323,12 @@ static uint32_t f_process(void *ctx, uint64_t trace)
         plat_mutex_unlock(&f->mu);
         return ETW_OK;
     }
+    if (f->end_when_drained && !f->stuck) {
+        s->running = 0;
+        logf_(f, "drained-stop %s", s->props.name);
+        plat_mutex_unlock(&f->mu);
+        return ETW_OK;
+    }
     /* Real time: wait until the session stops or the trace is closed. */
     for (;;) {
         if (f->stuck ? atomic_load(&f->unstick) != 0 : (!s->running || !s->trace_open))

@@ -80,6 +80,7 @@ struct fake_etw {
     /* Behaviour. */
     uint32_t external_stop_after; /* stop the session "from outside" after N events (once) */
     int stuck;                    /* process_trace ignores stop and close */
+    int end_when_drained;         /* a session stops by itself once its events are delivered */
     atomic_int unstick;
     uint32_t rt_lost[3];          /* RT_Lost events (opcodes 32..34) delivered first */
     uint32_t start_rc, enable_rc, open_rc; /* injected errors (0 = none) */
