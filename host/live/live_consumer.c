@@ -496,7 +496,9 @@ static void consumer_main(void *arg)
             plat_mutex_lock(&t->mu);
             uint64_t h = t->trace;
             plat_mutex_unlock(&t->mu);
+            uint64_t began = plat_monotonic_ns();
             uint32_t w = t->api->process_trace(t->api->ctx, h);
+            int quick = plat_monotonic_ns() - began < 1000000000ull;
             plat_mutex_lock(&t->mu);
             if (t->trace_open) {
                 t->api->close_trace(t->api->ctx, t->trace);
@@ -516,9 +518,10 @@ static void consumer_main(void *arg)
             log_warn("session \"%s\": ProcessTrace returned (%s) while the source runs: the "
                      "session was stopped from outside or failed; restarting it",
                      t->cfg.name, w == ETW_OK ? "success" : text);
-            attempt = 0;
+            /* A session that keeps ending at once is restarted with growing pauses. */
+            attempt = quick ? attempt + 1 : 0;
         }
-        /* Back off: at once, then 250 ms doubling up to 16 s. */
+        /* Back off: at once, then 250 ms doubling up to 16 s (attempt counts failures). */
         uint64_t delay_ms = attempt == 0 ? 0 : 250ull << (attempt < 7 ? attempt - 1 : 6);
         uint64_t until = plat_monotonic_ns() + delay_ms * 1000000ull;
         plat_mutex_lock(&t->mu);
