@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "archive/archive_reader.h"
 #include "chain/chain.h"
 #include "config/config.h"
 #include "core/mem.h"
@@ -1060,4 +1061,78 @@ TEST(live_source_without_windows_says_so)
     ASSERT_CONTAINS(r.err, "live ETW sessions need Windows");
     ASSERT_EQ(t_count_lines(r.err), 1);
     t_run_free(&r);
+}
+
+/*
+ * Live events decoded with TDH schemas go through the archive sink; the archive carries the
+ * schemas, so `etwhost dump` of it prints what `etwhost dump` of the original trace prints.
+ */
+TEST(live_tdh_events_archive_and_dump_like_the_etl)
+{
+    const char *corpus = t_corpus_or_skip();
+    char etl[2048], arc[2048];
+    snprintf(etl, sizeof etl, "%s", t_path("%s/etl/demikernel__PktMon.etl", corpus));
+    snprintf(arc, sizeof arc, "%s", t_path("%s/live.etwa", t_tmpdir()));
+    struct fake_etw f;
+    fake_init(&f);
+    fake_add_tdh_from_etl(&f, etl);
+    uint32_t n = fake_add_etl(&f, "pk", etl, 1);
+    f.end_when_drained = 1;
+    const char *dir = t_path("%s/conf", t_tmpdir());
+    t_mkdir(dir);
+    t_write_file(t_path("%s/etwhost.json", dir),
+                 t_path("{\"sources\": [{\"type\": \"live\", \"session\": {\"name\": \"pk\", "
+                        "\"restart\": false}, \"providers\": "
+                        "[\"{4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac}\"]}], "
+                        "\"instances\": [{\"plugin\": \"archive\", \"path\": "
+                        "\"%s/plugins/archive%s\", \"settings\": {\"path\": \"%s\"}}]}",
+                        t_build(), plat_dl_suffix(), arc));
+    struct cfg *cfg;
+    struct errbuf eb;
+    ASSERT_MSG(cfg_load(dir, &cfg, &eb) == 0, "%s", eb.msg);
+    etw_api_override(&f.api);
+    struct source *src;
+    ASSERT_MSG(source_create(cfg, cfg->sources[0].obj, "pk", 0, &src, &eb) == 0, "%s", eb.msg);
+    struct chain *chain;
+    ASSERT_MSG(chain_build(cfg, NULL, 0, &chain, &eb) == 0, "%s", eb.msg);
+    struct run_options opt;
+    memset(&opt, 0, sizeof opt);
+    struct run_totals tot;
+    ASSERT_MSG(chain_run(cfg, &src, 1, &chain, &opt, &tot, &eb) == 0, "%s", eb.msg);
+    ASSERT_EQ_U64(tot.records, n);
+    ASSERT_EQ_U64(tot.delivered, n);
+    chain_destroy(chain);
+    source_destroy(src);
+    cfg_free(cfg);
+    etw_api_override(NULL);
+    fake_free(&f);
+
+    const char *d1[] = {"dump", "-q", etl, NULL}, *d2[] = {"dump", "-q", arc, NULL};
+    struct t_run r1 = t_etwhost(d1, NULL, NULL), r2 = t_etwhost(d2, NULL, NULL);
+    ASSERT_MSG(r1.status == 0 && r2.status == 0, "dump: %s %s", r1.err, r2.err);
+    /* The .etl dump also lists the metadata records the live stream does not have. */
+    struct buf want = BUF_INIT;
+    size_t meta = 0;
+    for (char *line = r1.out; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+        char *hit = strstr(line, "bbccf6c1-6cd1-48c4-80ff-839482e37671");
+        if (hit && hit < line + len)
+            meta++;
+        else
+            buf_append(&want, line, len);
+        line += len;
+    }
+    ASSERT(meta > 0);
+    ASSERT_EQ(t_count_lines(r1.out), n + meta);
+    ASSERT_EQ(t_count_lines(r2.out), n);
+    ASSERT_MSG(strcmp(buf_cstr(&want), r2.out) == 0, "dump of the live archive differs");
+    ASSERT(t_count(r2.out, "\"PktGroupId\":") > 100);
+    struct archive_reader *ar;
+    ASSERT_OK(archive_open(arc, NULL, &ar, &eb));
+    ASSERT(archive_schema_count(ar) >= 3);
+    archive_close(ar);
+    buf_free(&want);
+    t_run_free(&r1);
+    t_run_free(&r2);
 }
