@@ -122,11 +122,33 @@ TEST(archive_kill9_every_complete_block_readable)
     ASSERT(c2.has_footer && c2.index_ok);
     ASSERT_EQ_U64(c2.events, c.events);
 
-    /* A new writer on the same path keeps the killed file under a rotated name. */
     r = t_etwhost((const char *[]){"archive", "info", arc, NULL}, NULL, NULL);
     ASSERT_EQ(r.status, 0);
     ASSERT_CONTAINS(r.out, "complete (footer and index)");
     t_run_free(&r);
+
+    /* A new writer on the same path keeps the old file under a rotated name. */
+    const char *ndir = ta_conf("{\"sources\": [{\"type\": \"synthetic\", \"count\": 100}]}");
+    ta_dropin(ndir, "10-a.json",
+              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
+                     "{\"path\": \"%s\"}}",
+                     arc));
+    r = t_etwhost((const char *[]){"run", "-c", ndir, NULL}, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "second run: %s", r.err);
+    ASSERT_CONTAINS(r.err, "(left by an earlier run)");
+    t_run_free(&r);
+    char **names;
+    size_t n;
+    ASSERT_OK(plat_list_dir(t_tmpdir(), ".etwa", &names, &n, NULL));
+    uint64_t seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct archive_check c3;
+        ASSERT_EQ(ta_verify(t_path("%s/%s", t_tmpdir(), names[i]), &c3), 0);
+        seen += c3.events;
+    }
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ_U64(seen, c.events + 100);
+    plat_free_list(names, n);
 }
 
 TEST(archive_flipped_bytes_skip_only_that_block)
