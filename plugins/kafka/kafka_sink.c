@@ -1053,7 +1053,6 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
             st = ETWHOST_RETRY; /* out of memory: let the host back off */
             break;
         }
-        int spooled = 0;
         for (;;) {
             if (spool_mode(k) && hold_for_order(k)) {
                 st = ETWHOST_RETRY;
@@ -1063,11 +1062,8 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
                 struct kspool_rec r;
                 kmsg_to_rec(k, &m, &r);
                 int rc = spool_put(k, &r, 0);
-                if (rc == KSPOOL_OK || rc == KSPOOL_TOOBIG) {
-                    spooled = 1;
-                } else {
+                if (rc != KSPOOL_OK && rc != KSPOOL_TOOBIG)
                     st = ETWHOST_RETRY; /* spool full (policy "block") or unwritable */
-                }
                 break;
             }
             rd_kafka_resp_err_t e = produce_msg(k, &m);
@@ -1088,11 +1084,8 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
                     break;
                 }
             }
-            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                /* Brokers down and the producer queue is full: the spool takes it. */
-                atomic_store(&k->brokers_down, 1);
-                continue;
-            }
+            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                continue; /* brokers down and the producer queue full: the spool takes it */
             if (permanent_error(e)) {
                 cnt_add(k, C_REJECTED, 1);
                 if (log_due(k, LK_REJECT))
@@ -1100,7 +1093,6 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
                                  "kafka: message of %zu bytes for topic \"%s\" refused: %s "
                                  "(counted in \"rejected\"; see message.max.bytes)",
                                  m.value_len, m.topic, rd_kafka_err2str(e));
-                spooled = 1;
                 break;
             }
             /* Anything else (fatal producer error, no memory): keep it in the spool. */
@@ -1113,13 +1105,10 @@ static etwhost_status ETWHOST_CALL k_write(void *inst, const etwhost_event *cons
             struct kspool_rec r;
             kmsg_to_rec(k, &m, &r);
             int rc = spool_put(k, &r, 0);
-            if (rc == KSPOOL_OK || rc == KSPOOL_TOOBIG)
-                spooled = 1;
-            else
+            if (rc != KSPOOL_OK && rc != KSPOOL_TOOBIG)
                 st = ETWHOST_RETRY;
             break;
         }
-        (void)spooled;
         kmsg_free(&m);
         if (st != ETWHOST_OK)
             break;
