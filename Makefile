@@ -302,5 +302,8 @@ $(WIN_BUILD)/ucrt.specs:
 	@mkdir -p $(dir $@)
 	$(Q)$(WIN_CC) -dumpspecs | sed 's/-lmsvcrt/-lucrt/g' > $@
 
+# Header dependencies of the Windows objects, read only when a Windows target is asked for.
+ifneq ($(filter windows% win-% test-windows $(WIN_BUILD)/%,$(MAKECMDGOALS)),)
 -include $(shell find $(WIN_BUILD)/obj -name '*.d' 2>/dev/null)
+endif
 # ==== end of the Windows cross build ======================================================
