@@ -195,7 +195,7 @@ WIN_CFLAGS := $(CSTD) $(OPT) $(WARN) $(WIN_DEFS) -I$(WIN_DEPS)/include
 WIN_CPPFLAGS := -Isdk/include -Ihost
 # libgcc static everywhere: the binaries need only system DLLs and msvcrt.
 WIN_LDFLAGS := -static-libgcc -L$(WIN_DEPS)/lib
-WIN_SYSLIBS := -lws2_32 -lsecur32 -lcrypt32 -lshlwapi -ladvapi32 -ltdh -lole32
+WIN_SYSLIBS := -lws2_32 -lsecur32 -lcrypt32 -lshlwapi -lshell32 -ladvapi32 -ltdh -lole32
 WIN_HOST_LIBS := -ljansson -lzstd -lexpat $(WIN_SYSLIBS)
 
 WIN_HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/posix/*' \

@@ -108,7 +108,8 @@ const char *t_path(const char *fmt, ...)
 
 void t_write_bytes(const char *path, const void *data, size_t len)
 {
-    FILE *f = fopen(path, "wb");
+    /* plat_fopen: UTF-8 paths on Windows too. */
+    FILE *f = plat_fopen(path, "wb", NULL);
     if (f == NULL)
         t_fail(__FILE__, __LINE__, "cannot write %s", path);
     if (len && fwrite(data, 1, len, f) != len)
@@ -123,7 +124,7 @@ void t_write_file(const char *path, const char *text)
 
 char *t_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = plat_fopen(path, "rb", NULL);
     if (f == NULL)
         return NULL;
     struct buf b = BUF_INIT;
@@ -275,6 +276,7 @@ int main(int argc, char **argv)
     unsigned timeout_s = 300;
     char *filt[64];
     int nfilt = 0;
+    plat_utf8_args(&argc, &argv);
     self_path = argv[0];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)

@@ -128,6 +128,14 @@ int plat_isatty(FILE *f);
 const char *plat_tmpdir(void);
 /* Process id. */
 uint32_t plat_getpid(void);
+/*
+ * Replace main()'s arguments by their UTF-8 form.  POSIX: left as they are.
+ * Windows: main() receives them in the ANSI code page, which loses what it
+ * cannot represent; they are rebuilt from the UTF-16 command line.  Call
+ * first thing in main(); the new array lives until exit (left as it was
+ * when out of memory).
+ */
+void plat_utf8_args(int *argc, char ***argv);
 
 /* ---- Signals ---- */
 

@@ -294,3 +294,10 @@ uint32_t plat_getpid(void)
 {
     return (uint32_t)getpid();
 }
+
+void plat_utf8_args(int *argc, char ***argv)
+{
+    /* Arguments are bytes on POSIX; UTF-8 locales give UTF-8. */
+    (void)argc;
+    (void)argv;
+}

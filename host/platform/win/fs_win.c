@@ -3,6 +3,7 @@
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+#include <shellapi.h>
 #include <shlwapi.h>
 
 #include <io.h>
@@ -420,4 +421,25 @@ const char *plat_tmpdir(void)
 uint32_t plat_getpid(void)
 {
     return (uint32_t)GetCurrentProcessId();
+}
+
+void plat_utf8_args(int *argc, char ***argv)
+{
+    int n = 0;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    if (w == NULL)
+        return;
+    char **v = mem_calloc((size_t)n + 1, sizeof *v);
+    int ok = v != NULL;
+    for (int i = 0; ok && i < n; i++)
+        ok = (v[i] = win_utf8(w[i])) != NULL;
+    LocalFree(w);
+    if (!ok) {
+        for (int i = 0; v && i < n; i++)
+            mem_free(v[i]);
+        mem_free(v);
+        return;
+    }
+    *argc = n;
+    *argv = v;
 }
