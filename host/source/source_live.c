@@ -40,8 +40,6 @@ struct live_src {
     uint64_t deadline_ns;
     uint32_t stop_timeout_ms;
     char name[ETW_NAME_MAX];
-    struct live_trace_stats final;
-    int have_final;
 };
 
 static const char *const live_keys[] = {"session", "providers", "tdh", "queue_batches", NULL};
@@ -147,8 +145,6 @@ static void live_close(struct source *src)
         return;
     struct live_trace *t = atomic_load(&e->trace);
     if (t) {
-        live_trace_get_stats(t, 0, &e->final);
-        e->have_final = 1;
         live_trace_shutdown(t, e->stopping ? 1000 : e->stop_timeout_ms);
         atomic_store(&e->trace, NULL);
     }
