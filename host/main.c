@@ -7,10 +7,12 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "platform/platform.h"
+#include "platform/platform.h"
 
 int main(int argc, char **argv)
 {
     plat_utf8_args(&argc, &argv);
+    plat_init();
     /* jansson allocates through the host's wrapper from the first use on. */
     cfg_global_init();
     if (argc < 2) {

@@ -308,8 +308,27 @@ static int ensure_events(struct run *r, uint32_t n)
     if (ne == NULL)
         return ERR_NOMEM;
     r->evs = ne;
-    for (uint32_t i = r->ev_cap; i < n; i++)
+    for (uint32_t i = r->ev_cap; i < n; i++) {
         event_init(&r->evs[i], &r->ev_arena);
+        /*
+         * Size each slot's buffers to what it keeps across resets now, so
+         * memory is flat from the first batch on instead of creeping up as
+         * slots meet bigger events (peak RSS must not depend on the input's
+         * length).
+         */
+        size_t pcap = r->evs[i].props_cap;
+        int rc = buf_reserve(&r->evs[i].json, EVENT_JSON_KEEP - 1);
+        if (rc == 0)
+            rc = mem_grow(&r->evs[i].props, &pcap, EVENT_PROPS_KEEP, sizeof *r->evs[i].props);
+        r->evs[i].props_cap = (uint32_t)pcap;
+        if (rc) {
+            r->ev_cap = i + 1;
+            return ERR_NOMEM;
+        }
+        /* Commit the pages now: the working set is the same for any input. */
+        memset(r->evs[i].json.p, 0, r->evs[i].json.cap);
+        memset(r->evs[i].props, 0, pcap * sizeof *r->evs[i].props);
+    }
     const struct event **no = mem_realloc(r->out, n * sizeof *no);
     if (no == NULL)
         return ERR_NOMEM;
@@ -588,7 +607,7 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
     r->ev_arena.chunk_size = 1 << 20;
     plat_mutex_init(&r->swap_mu);
     uint32_t batch = cfg && cfg->batch_size ? cfg->batch_size : 256;
-    uint32_t depth = cfg && cfg->queue_depth ? cfg->queue_depth : 64;
+    uint32_t depth = cfg && cfg->queue_depth ? cfg->queue_depth : CFG_DEFAULT_QUEUE_DEPTH;
     if (queue_init(&r->q, depth, batch) || ensure_events(r, batch)) {
         rc = errbuf_set(eb, ERR_NOMEM, "out of memory");
         goto out;

@@ -75,7 +75,7 @@ struct cfg {
 
 /* Defaults of the host settings (also used by the docs and the tests). */
 #define CFG_DEFAULT_BATCH_SIZE 256u
-#define CFG_DEFAULT_QUEUE_DEPTH 64u
+#define CFG_DEFAULT_QUEUE_DEPTH 16u
 #define CFG_DEFAULT_RETRY_INITIAL_MS 50u
 #define CFG_DEFAULT_RETRY_MAX_MS 5000u
 #define CFG_MAX_FILE_SIZE (16u * 1024u * 1024u)

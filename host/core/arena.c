@@ -71,11 +71,25 @@ void *arena_dup(struct arena *a, const void *p, size_t n, int as_str)
 
 void arena_reset(struct arena *a)
 {
+    /*
+     * Keep at most one default-sized chunk's worth for reuse: an arena that
+     * once needed much more (one huge batch) gives the excess back, so memory
+     * does not creep up with the length of a run.
+     */
+    size_t def = a->chunk_size ? a->chunk_size : 65536;
+    size_t kept = 0;
+    for (struct arena_chunk *c = a->spare; c; c = c->next)
+        kept += c->size;
     struct arena_chunk *c = a->head;
     while (c) {
         struct arena_chunk *next = c->next;
-        c->next = a->spare;
-        a->spare = c;
+        if (kept + c->size <= def) {
+            c->next = a->spare;
+            a->spare = c;
+            kept += c->size;
+        } else {
+            mem_free(c);
+        }
         c = next;
     }
     a->head = NULL;

@@ -26,7 +26,7 @@ struct arena {
 void *arena_alloc(struct arena *a, size_t n);
 /* Copy n bytes (plus a NUL terminator when as_str). */
 void *arena_dup(struct arena *a, const void *p, size_t n, int as_str);
-/* Forget all allocations, keep the memory. */
+/* Forget all allocations; keep one default-sized chunk of memory for reuse. */
 void arena_reset(struct arena *a);
 /* Release everything. */
 void arena_free(struct arena *a);

@@ -663,6 +663,14 @@ static int scan_one(struct etl_reader *r, struct errbuf *eb)
         return errbuf_set(eb, ERR_NOMEM, "%s: offset 0x%" PRIx64 ": out of memory", r->name, off);
     r->pending++;
     r->pending_bytes += d.size;
+    /*
+     * A queued buffer is read again only when its stream reaches it: hand
+     * back its pages now (the header page just read and whatever fault-around
+     * mapped with it), so resident memory does not grow with the lookahead
+     * window.  Pointers stay valid; the pages come back from the page cache.
+     */
+    if (s->active)
+        release_buffer_pages(r, &d);
     if (!s->active) {
         int rc = stream_fill(r, s, eb);
         if (rc < 0)

@@ -38,7 +38,20 @@ void event_reset(struct event *ev)
     ev->decode_error = NULL;
     ev->schema = NULL;
     ev->json_valid = 0;
-    buf_reset(&ev->json);
+    /*
+     * Keep small buffers for reuse, but let go of the occasional huge one:
+     * otherwise every event slot of a long run ends up holding the largest
+     * line it ever rendered, and memory creeps up with the length of the input.
+     */
+    if (ev->json.cap > EVENT_JSON_KEEP)
+        buf_free(&ev->json);
+    else
+        buf_reset(&ev->json);
+    if (ev->props_cap > EVENT_PROPS_KEEP) {
+        mem_free(ev->props);
+        ev->props = NULL;
+        ev->props_cap = 0;
+    }
     ev->depth = 0;
     ev->last[0] = ETWHOST_NONE;
 }

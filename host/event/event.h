@@ -49,6 +49,10 @@ struct event_field {
     int64_t i;
 };
 
+/* Capacities an event keeps across resets (larger ones are released). */
+#define EVENT_JSON_KEEP (4u * 1024u)
+#define EVENT_PROPS_KEEP 128u
+
 struct event {
     etwhost_event_header hdr; /* must stay first */
     const struct record *rec;

@@ -23,6 +23,15 @@
 #include "posix/plat_types.h"
 #endif
 
+/* ---- Process set-up ---- */
+
+/*
+ * Once at start of the program: allocator tuning (on glibc one malloc arena
+ * for the whole process: the host's threads allocate little after start-up,
+ * and per-thread arenas made peak memory grow with the length of the input).
+ */
+void plat_init(void);
+
 /* ---- Threads (plat_types.h defines the structs) ---- */
 
 typedef void (*plat_thread_fn)(void *arg);

@@ -15,7 +15,18 @@ int batch_init(struct record_batch *b, uint32_t cap)
     if (b->recs == NULL)
         return ERR_NOMEM;
     b->cap = cap ? cap : 1;
-    b->arena.chunk_size = 256 * 1024;
+    b->arena.chunk_size = 64 * 1024;
+    /*
+     * The chunk every batch keeps across resets, allocated and touched now,
+     * like the record slots: the working set is committed at start, so peak
+     * memory does not depend on how long the input is.
+     */
+    void *first = arena_alloc(&b->arena, b->arena.chunk_size);
+    if (first == NULL)
+        return ERR_NOMEM;
+    memset(first, 0, b->arena.chunk_size);
+    memset(b->recs, 0, b->cap * sizeof *b->recs);
+    arena_reset(&b->arena);
     return 0;
 }
 

@@ -85,7 +85,7 @@ TEST(config_minimal_defaults)
     ASSERT_EQ(c->log_level, LOG_INFO);
     ASSERT_EQ(c->stats_interval, 0);
     ASSERT_EQ(c->batch_size, 256);
-    ASSERT_EQ(c->queue_depth, 64);
+    ASSERT_EQ(c->queue_depth, CFG_DEFAULT_QUEUE_DEPTH);
     ASSERT_EQ(c->retry_initial_ms, 50);
     ASSERT_EQ(c->retry_max_ms, 5000);
     ASSERT_EQ(c->on_sink_error_continue, 0);

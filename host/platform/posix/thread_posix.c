@@ -3,11 +3,21 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <time.h>
 
 #include "../platform.h"
 #include "../../core/mem.h"
+
+void plat_init(void)
+{
+#if defined(M_ARENA_MAX)
+    mallopt(M_ARENA_MAX, 1);
+#endif
+}
 
 struct thread_start {
     plat_thread_fn fn;

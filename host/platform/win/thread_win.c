@@ -7,6 +7,11 @@
 #include "../../core/mem.h"
 #include "../platform.h"
 
+void plat_init(void)
+{
+    /* The CRT heap needs no tuning; nothing to do. */
+}
+
 struct thread_start {
     plat_thread_fn fn;
     void *arg;
