@@ -1,14 +1,16 @@
 /*
- * kafka_json: a reader for the one JSON shape the kafka sink takes as text,
- * the flat "rdkafka" settings object ({"name": "value", ...}).
+ * kafka_json: walk the one JSON shape the kafka sink takes as text, the
+ * flat "rdkafka" settings object ({"name": "value", ...}), parsed with
+ * jansson.
  *
- * Values may be strings, numbers or booleans; numbers keep their literal
- * text and booleans become "true"/"false", since librdkafka takes every
- * property as a string.  Anything else (null, arrays, objects) is an error
- * naming the key.
+ * Values may be strings, numbers or booleans; numbers and booleans are
+ * passed as their JSON text ("50", "0.5", "true"), since librdkafka takes
+ * every property as a string.  Anything else (null, arrays, objects,
+ * strings with NUL) is an error naming the key.
  *
- * Threading: pure function.  Ownership: key and value passed to the
- * callback are NUL-terminated scratch copies valid during the call only.
+ * Threading: not reentrant (one scratch value buffer); called from
+ * create() on the control thread only.  Ownership: key and value passed to
+ * the callback are NUL-terminated and valid during the call only.
  */
 #ifndef ETWHOST_KAFKA_JSON_H
 #define ETWHOST_KAFKA_JSON_H

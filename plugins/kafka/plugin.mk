@@ -2,4 +2,4 @@
 # -z nodelete keeps the plugin (and so librdkafka) mapped after dlclose: librdkafka keeps
 # process-wide state (its global init, TLS) that is not released on unload, so unloading
 # would leak it on every config reload and upset LeakSanitizer at exit.
-LIBS_kafka := -lrdkafka -lzstd -Wl,-z,nodelete
+LIBS_kafka := -lrdkafka -lzstd -ljansson -Wl,-z,nodelete

@@ -614,7 +614,7 @@ TEST(kafka_rdkafka_settings_reader)
                     "\"n\": -1.5e3 }";
     ASSERT_OK(kjson_each_member(j, strlen(j), collect, &s, err, sizeof err));
     ASSERT_STREQ(s.text, "linger.ms=50;enable.idempotence=false;"
-                         "sasl.password=p\"w\\d\xc3\xa9\xf0\x9f\x98\x80;x=;n=-1.5e3;");
+                         "sasl.password=p\"w\\d\xc3\xa9\xf0\x9f\x98\x80;x=;n=-1500.0;");
     s.text[0] = '\0';
     ASSERT_OK(kjson_each_member("{}", 2, collect, &s, err, sizeof err));
     ASSERT_STREQ(s.text, "");
