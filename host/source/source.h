@@ -58,6 +58,16 @@ struct source {
     void (*stats)(struct source *s, char *buf, size_t cap);
 };
 
+/*
+ * The "path" setting of a file source: a string or an array of strings, each
+ * a file or a glob pattern, relative to the config folder (cfg may be NULL:
+ * relative to the working directory).  *paths is a new list (free with
+ * plat_free_list).  Errors name the position in the config; what describes
+ * the expected files ("an .etl file") for the message when path is missing.
+ */
+int source_get_paths(const struct cfg *cfg, const json_t *obj, const char *source_name,
+                     const char *what, char ***paths, size_t *npaths, struct errbuf *eb);
+
 /* The registered source kinds (source_registry.c); NULL if unknown. */
 const struct source_ops *source_find(const char *type);
 /* Comma-separated list of known types, for messages. */

@@ -47,29 +47,6 @@ struct arc_src {
 
 static const char *const arc_keys[] = {"path", "speed", "since", "until", "provider", NULL};
 
-static int add_pattern(struct arc_src *a, const struct cfg *cfg, const char *pattern,
-                       struct errbuf *eb)
-{
-    char **found;
-    size_t n;
-    char *joined = cfg_path_join(cfg ? cfg->dir : NULL, pattern);
-    if (joined == NULL)
-        return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    int rc = plat_glob(joined, &found, &n, eb);
-    mem_free(joined);
-    if (rc)
-        return rc;
-    char **np = mem_realloc(a->paths, (a->npaths + n) * sizeof *np);
-    if (np == NULL) {
-        plat_free_list(found, n);
-        return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    }
-    a->paths = np;
-    for (size_t i = 0; i < n; i++)
-        a->paths[a->npaths++] = found[i];
-    mem_free(found);
-    return 0;
-}
 
 static int get_time(const struct cfg *cfg, const json_t *obj, const char *key, int *has,
                     int64_t *out, struct errbuf *eb)
@@ -98,31 +75,7 @@ static int arc_open(struct source *src, const struct cfg *cfg, const json_t *obj
     if (a == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
     src->priv = a;
-    const json_t *p = json_object_get(obj, "path");
-    int rc = 0;
-    if (json_is_string(p)) {
-        rc = add_pattern(a, cfg, json_string_value(p), eb);
-        if (rc)
-            errbuf_prefix(eb, "%s: ", cfg_where(cfg, p));
-    } else if (json_is_array(p) && json_array_size(p) > 0) {
-        size_t i;
-        const json_t *v;
-        json_array_foreach(p, i, v) {
-            if (!json_is_string(v))
-                return cfg_err(cfg, obj, "path", eb, ERR_CONFIG,
-                               "\"path\" must be a string or an array of strings");
-            rc = add_pattern(a, cfg, json_string_value(v), eb);
-            if (rc) {
-                errbuf_prefix(eb, "%s: ", cfg_where(cfg, v));
-                break;
-            }
-        }
-    } else {
-        return cfg_err(cfg, obj, "path", eb, ERR_CONFIG,
-                       "source \"%s\" needs \"path\": an archive (.etwa), a glob pattern, or an "
-                       "array of them",
-                       src->name);
-    }
+    int rc = source_get_paths(cfg, obj, src->name, "an archive (.etwa)", &a->paths, &a->npaths, eb);
     if (rc)
         return rc;
     rc = cfg_get_f64(cfg, obj, "speed", 0.0, 0.0, 1e9, &a->speed, eb);

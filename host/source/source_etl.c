@@ -41,30 +41,6 @@ struct etl_src {
 
 static const char *const etl_keys[] = {"path", "order", "max_buffer_mb", NULL};
 
-/* Relative paths in a config folder are relative to that folder. */
-static int add_pattern(struct etl_src *e, const struct cfg *cfg, const char *pattern,
-                       struct errbuf *eb)
-{
-    char **found;
-    size_t n;
-    char *joined = cfg_path_join(cfg ? cfg->dir : NULL, pattern);
-    if (joined == NULL)
-        return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    int rc = plat_glob(joined, &found, &n, eb);
-    mem_free(joined);
-    if (rc)
-        return rc;
-    char **np = mem_realloc(e->paths, (e->npaths + n) * sizeof *np);
-    if (np == NULL) {
-        plat_free_list(found, n);
-        return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    }
-    e->paths = np;
-    for (size_t i = 0; i < n; i++)
-        e->paths[e->npaths++] = found[i];
-    mem_free(found); /* the strings moved into e->paths */
-    return 0;
-}
 
 static int etl_src_open(struct source *src, const struct cfg *cfg, const json_t *obj,
                         struct errbuf *eb)
@@ -73,31 +49,7 @@ static int etl_src_open(struct source *src, const struct cfg *cfg, const json_t 
     if (e == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
     src->priv = e;
-    const json_t *p = json_object_get(obj, "path");
-    int rc = 0;
-    if (json_is_string(p)) {
-        rc = add_pattern(e, cfg, json_string_value(p), eb);
-        if (rc)
-            errbuf_prefix(eb, "%s: ", cfg_where(cfg, p));
-    } else if (json_is_array(p) && json_array_size(p) > 0) {
-        size_t i;
-        const json_t *v;
-        json_array_foreach(p, i, v) {
-            if (!json_is_string(v))
-                return cfg_err(cfg, obj, "path", eb, ERR_CONFIG,
-                               "\"path\" must be a string or an array of strings");
-            rc = add_pattern(e, cfg, json_string_value(v), eb);
-            if (rc) {
-                errbuf_prefix(eb, "%s: ", cfg_where(cfg, v));
-                break;
-            }
-        }
-    } else {
-        return cfg_err(cfg, obj, "path", eb, ERR_CONFIG,
-                       "source \"%s\" needs \"path\": an .etl file, a glob pattern, or an array "
-                       "of them",
-                       src->name);
-    }
+    int rc = source_get_paths(cfg, obj, src->name, "an .etl file", &e->paths, &e->npaths, eb);
     if (rc)
         return rc;
     const char *order;
