@@ -30,7 +30,9 @@ static int value_text(const json_t *v, char *out, size_t cap)
         return 0;
     }
     if (json_is_integer(v)) {
-        snprintf(out, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        /* Not JSON_INTEGER_FORMAT: on Windows it is MSVC's "I64d", which MinGW's C99
+         * printf (and its format check) does not take. */
+        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
         return 0;
     }
     if (json_is_real(v)) {
