@@ -89,7 +89,10 @@ static int add(struct walk *w, const struct schema_field *f, const char *name, u
     if (container && w->ev->depth >= EVENT_MAX_DEPTH)
         return fail(w, f, "properties nested deeper than %d levels", EVENT_MAX_DEPTH);
     uint32_t i = container ? event_prop_open(w->ev, name, nl, type)
-                           : event_prop_add(w->ev, name, nl, type);
+                           : event_prop_add_f(w->ev, name, nl, type,
+                                              name == f->name && (f->dflags & SCHEMA_DF_PLAIN_NAME)
+                                                  ? PROP_F_NAME_PLAIN
+                                                  : 0);
     if (i == ETWHOST_NONE)
         return nomem(w);
     /* event_prop_add zeroed the entry: value, data, size, map_text are 0/NULL. */
@@ -202,7 +205,7 @@ static int decode_value(struct walk *w, uint32_t fi, const char *name, uint32_t 
             if (f->dflags & SCHEMA_DF_INT) {
                 if (f->map)
                     pr->map_text = map_label(w, f, v);
-                if (!in_array) {
+                if (!in_array && (f->dflags & SCHEMA_DF_REF)) {
                     d->vals[fi] = v;
                     d->vals_epoch[fi] = d->epoch;
                 }
@@ -383,7 +386,7 @@ static int decode_fields(struct walk *w, uint32_t first, uint32_t count);
 static int decode_struct(struct walk *w, const struct schema_field *f, const char *name,
                          uint32_t nl)
 {
-    uint32_t idx;
+    uint32_t idx = ETWHOST_NONE;
     int rc = add(w, f, name, nl, ETWHOST_PT_STRUCT, 1, &idx);
     if (rc)
         return rc;
@@ -459,9 +462,39 @@ static int decode_field(struct walk *w, uint32_t fi)
     return rc;
 }
 
+/*
+ * Fields first..first+count.  Fixed-size scalars (SCHEMA_DF_FAST, most
+ * fields) are decoded inline; everything else goes through decode_field.
+ */
 static int decode_fields(struct walk *w, uint32_t first, uint32_t count)
 {
+    const struct schema_field *fields = w->s->fields;
+    struct event *ev = w->ev;
     for (uint32_t i = first; i < first + count; i++) {
+        const struct schema_field *f = &fields[i];
+        if (f->dflags & SCHEMA_DF_FAST) {
+            unsigned size = f->fsize == SCHEMA_FSIZE_PTR ? w->ptr : f->fsize;
+            if (size <= w->len - w->off && ev->nprops < DECODE_MAX_PROPS) {
+                uint64_t v = rd_le(w->p + w->off, size);
+                if ((f->dflags & SCHEMA_DF_SIGNED) && size < 8 && (v >> (size * 8 - 1)) & 1)
+                    v |= ~(uint64_t)0 << (size * 8);
+                uint32_t idx = event_prop_add_f(
+                    ev, f->name, f->name_len, f->pt,
+                    (f->dflags & SCHEMA_DF_PLAIN_NAME) ? PROP_F_NAME_PLAIN : 0);
+                if (idx == ETWHOST_NONE)
+                    return nomem(w);
+                etwhost_prop *pr = &ev->props[idx];
+                pr->format = f->fmt;
+                pr->num.u = v;
+                if ((f->dflags & (SCHEMA_DF_REF | SCHEMA_DF_INT)) ==
+                    (SCHEMA_DF_REF | SCHEMA_DF_INT)) {
+                    w->d->vals[i] = v;
+                    w->d->vals_epoch[i] = w->d->epoch;
+                }
+                w->off += size;
+                continue;
+            }
+        }
         int rc = decode_field(w, i);
         if (rc)
             return rc;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/err.h"
 #include "../core/mem.h"
 
 void event_init(struct event *ev, struct arena *arena)
@@ -129,37 +130,16 @@ void event_finish_decode(struct event *ev)
     ev->json_valid = 0;
 }
 
-uint32_t event_prop_add(struct event *ev, const char *name, uint32_t name_len, uint16_t type)
+int event_props_grow(struct event *ev)
 {
-    if (ev->nprops >= ev->props_cap) {
-        size_t cap = ev->props_cap;
-        if (ev->nprops >= ETWHOST_NONE - 1 ||
-            mem_grow(&ev->props, &cap, (size_t)ev->nprops + 1, sizeof *ev->props) != 0) {
-            set_error_text(ev, "out of memory adding a property");
-            return ETWHOST_NONE;
-        }
-        ev->props_cap = cap > ETWHOST_NONE - 1 ? ETWHOST_NONE - 1 : (uint32_t)cap;
+    size_t cap = ev->props_cap;
+    if (ev->nprops >= ETWHOST_NONE - 1 ||
+        mem_grow(&ev->props, &cap, (size_t)ev->nprops + 1, sizeof *ev->props) != 0) {
+        set_error_text(ev, "out of memory adding a property");
+        return ERR_NOMEM;
     }
-    uint32_t i = ev->nprops++;
-    etwhost_prop *p = &ev->props[i];
-    memset(p, 0, sizeof *p);
-    p->struct_size = (uint32_t)sizeof *p;
-    p->type = type;
-    p->name = name ? name : "";
-    p->name_len = name ? name_len : 0;
-    p->next = ETWHOST_NONE;
-    uint32_t level = ev->depth;
-    if (level > 0) {
-        p->parent = ev->open[level - 1];
-        ev->props[p->parent].count++;
-    } else {
-        p->parent = ETWHOST_NONE;
-    }
-    if (ev->last[level] != ETWHOST_NONE)
-        ev->props[ev->last[level]].next = i;
-    ev->last[level] = i;
-    ev->json_valid = 0;
-    return i;
+    ev->props_cap = cap > ETWHOST_NONE - 1 ? ETWHOST_NONE - 1 : (uint32_t)cap;
+    return 0;
 }
 
 uint32_t event_prop_open(struct event *ev, const char *name, uint32_t name_len, uint16_t type)

@@ -97,7 +97,14 @@ void event_set_record(struct event *ev, const struct record *rec, const char *pr
  * top-level property).  name is borrowed (must outlive the event use).
  * The returned pointer &ev->props[i] stays valid until the next add.
  */
-uint32_t event_prop_add(struct event *ev, const char *name, uint32_t name_len, uint16_t type);
+static inline uint32_t event_prop_add(struct event *ev, const char *name, uint32_t name_len,
+                                      uint16_t type);
+/*
+ * The same with host flags (PROP_F_*, kept in 'reserved2', which plugins see
+ * as zero).
+ */
+static inline uint32_t event_prop_add_f(struct event *ev, const char *name, uint32_t name_len,
+                                        uint16_t type, uint32_t flags);
 /*
  * Start a STRUCT/ARRAY container; later adds become its children until
  * event_prop_close(container).  Beyond EVENT_MAX_DEPTH open containers it
@@ -127,6 +134,53 @@ void event_set_error(struct event *ev, const char *fmt, ...)
  * recorded.  Open containers are closed.
  */
 void event_finish_decode(struct event *ev);
+
+/* Host flags of a property (etwhost_prop.reserved2; zero in the copies plugins get). */
+#define PROP_F_NAME_PLAIN 1u /* the name is printable ASCII without '"' or '\\' */
+
+/*
+ * Make room for one more property (the slow path of event_prop_add).  0, or
+ * ERR_NOMEM with an error recorded on the event.
+ */
+int event_props_grow(struct event *ev);
+
+static inline uint32_t event_prop_add_f(struct event *ev, const char *name, uint32_t name_len,
+                                        uint16_t type, uint32_t flags)
+{
+    if (ev->nprops >= ev->props_cap && event_props_grow(ev) != 0)
+        return ETWHOST_NONE;
+    uint32_t i = ev->nprops++;
+    uint32_t level = ev->depth;
+    uint32_t parent = level > 0 ? ev->open[level - 1] : ETWHOST_NONE;
+    etwhost_prop *p = &ev->props[i];
+    p->struct_size = (uint32_t)sizeof *p;
+    p->type = type;
+    p->format = 0;
+    p->num.u = 0;
+    p->name_len = name ? name_len : 0;
+    p->parent = parent;
+    p->next = ETWHOST_NONE;
+    p->count = 0;
+    p->size = 0;
+    p->reserved = 0;
+    p->reserved2 = flags;
+    p->name = name ? name : "";
+    p->data = NULL;
+    p->map_text = NULL;
+    if (level > 0)
+        ev->props[parent].count++;
+    if (ev->last[level] != ETWHOST_NONE)
+        ev->props[ev->last[level]].next = i;
+    ev->last[level] = i;
+    ev->json_valid = 0;
+    return i;
+}
+
+static inline uint32_t event_prop_add(struct event *ev, const char *name, uint32_t name_len,
+                                      uint16_t type)
+{
+    return event_prop_add_f(ev, name, name_len, type, 0);
+}
 
 /* Encoding (PROP_ENC_*) of a STRING property. */
 static inline uint32_t event_prop_enc(const etwhost_prop *p) { return p->reserved; }

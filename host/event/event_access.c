@@ -86,6 +86,7 @@ static etwhost_status copy_prop(struct event *ev, uint32_t index, etwhost_prop *
     size_t n = out->struct_size < sizeof tmp ? out->struct_size : sizeof tmp;
     tmp.struct_size = (uint32_t)n;
     tmp.reserved = 0;
+    tmp.reserved2 = 0;
     memcpy(out, &tmp, n);
     return ETWHOST_OK;
 }

@@ -162,6 +162,29 @@ unsigned schema_in_type_size(unsigned t, unsigned ptr)
     }
 }
 
+/*
+ * SCHEMA_DF_FAST and SCHEMA_DF_PLAIN_NAME of a finished field (name set):
+ * hints that let the decoder and the JSON writer skip general code for the
+ * common fields.
+ */
+static uint8_t fast_flags(const struct schema_field *f)
+{
+    uint8_t fl = 0;
+    unsigned in = f->in_type;
+    if (f->arity == SCHEMA_ARITY_SCALAR && in != SCHEMA_IN_STRUCT && f->fsize != 0 &&
+        in != TDH_IN_GUID && in != TDH_IN_SYSTEMTIME && in != TDH_IN_FLOAT &&
+        in != TDH_IN_DOUBLE && !((f->dflags & SCHEMA_DF_INT) && f->map != NULL))
+        fl |= SCHEMA_DF_FAST;
+    int plain = 1;
+    for (uint32_t k = 0; k < f->name_len && plain; k++) {
+        unsigned char c = (unsigned char)f->name[k];
+        plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+    }
+    if (plain)
+        fl |= SCHEMA_DF_PLAIN_NAME;
+    return fl;
+}
+
 /* Signed / unsigned property type of an integer of 'size' bytes. */
 static uint8_t int_pt(unsigned size, int is_signed)
 {
@@ -420,6 +443,14 @@ int schema_builder_finish(struct schema_builder *b, uint32_t ntop, struct arena 
         fl[i].name = pool + b->offs[i * 2] - 1;
         fl[i].name_len = (uint32_t)strlen(fl[i].name);
         fl[i].custom = b->offs[i * 2 + 1] ? (const uint8_t *)pool + b->offs[i * 2 + 1] - 1 : NULL;
+        fl[i].dflags |= fast_flags(&fl[i]);
+    }
+    /* References were checked above: count and length indexes are valid. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (fl[i].arity == SCHEMA_ARITY_FIELD)
+            fl[fl[i].count].dflags |= SCHEMA_DF_REF;
+        if (fl[i].len_kind == SCHEMA_LEN_FIELD)
+            fl[fl[i].length].dflags |= SCHEMA_DF_REF;
     }
     s->fields = fl;
     s->nfields = n;

@@ -205,6 +205,12 @@ struct schema_field {
 #define SCHEMA_FSIZE_PTR 0xFFu /* pointer-sized: 4 or 8 by the record */
 #define SCHEMA_DF_INT 0x2u     /* integer value (usable as count/length, mappable) */
 #define SCHEMA_DF_SIGNED 0x4u  /* sign-extend the value */
+/* Scalar of a fixed size read as a little-endian integer, no value map: the decode fast path. */
+#define SCHEMA_DF_FAST 0x8u
+/* Another field takes its count or length from this one (its value is kept while decoding). */
+#define SCHEMA_DF_REF 0x10u
+/* The name is printable ASCII without '"' or '\\': JSON shows it as it is. */
+#define SCHEMA_DF_PLAIN_NAME 0x20u
 
 /* Schema flags (schema.flags). */
 #define SCHEMA_F_NEGATIVE 0x1u /* internal: "no schema" marker in the cache */
