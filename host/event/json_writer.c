@@ -24,6 +24,7 @@
 #include "../core/err.h"
 #include "../core/mem.h"
 #include "../core/text.h"
+#include "../schema/schema.h"
 
 /* ---- Escaping ---------------------------------------------------------- */
 
@@ -394,7 +395,79 @@ static inline char *w_qutf8(char *o, const char *s, size_t n)
     return o;
 }
 
+/*
+ * Copy n bytes that need no escaping.  Short strings (names) are copied
+ * with two overlapping loads and stores instead of a call: reads stay inside
+ * s[0..n), and the output has room for n bytes by the caller's reservation.
+ */
+static inline char *put_plain(char *o, const char *s, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16) {
+            memcpy(o, s, n);
+            return o + n;
+        }
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+    } else if (n > 0) {
+        o[0] = s[0];
+        o[n / 2] = s[n / 2];
+        o[n - 1] = s[n - 1];
+    }
+    return o + n;
+}
+
 /* ---- Scalars ----------------------------------------------------------- */
+
+/*
+ * The 8 hex digits of x, most significant first, as the 8 bytes of a
+ * little-endian word: each nibble is spread into its own byte, then turned
+ * into '0'..'9' / 'a'..'f' without a table.
+ */
+static inline uint64_t hex8(uint32_t x)
+{
+    uint64_t y = x;
+    y = (y | y << 16) & 0x0000FFFF0000FFFFull;
+    y = (y | y << 8) & 0x00FF00FF00FF00FFull;
+    y = (y | y << 4) & 0x0F0F0F0F0F0F0F0Full;
+    uint64_t letter = ((y + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+    y += 0x3030303030303030ull + letter * ('a' - '0' - 10);
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_bswap64(y);
+#else
+    uint64_t r = 0;
+    for (int i = 0; i < 8; i++)
+        r |= ((y >> (8 * i)) & 0xFF) << (8 * (7 - i));
+    return r;
+#endif
+}
+
+/*
+ * "0x" and the hex digits of v without leading zeros (like text_u64_hex).
+ * Writes 18 bytes whatever the length (the callers' bounds allow 48).
+ */
+static inline char *w_hex64(char *o, uint64_t v)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && TEXT_LITTLE_ENDIAN
+    unsigned nib = v ? (unsigned)(67 - __builtin_clzll(v)) / 4 : 1;
+    uint64_t d[4] = {hex8((uint32_t)(v >> 32)), hex8((uint32_t)v), 0, 0};
+    o[0] = '0';
+    o[1] = 'x';
+    memcpy(o + 2, (const char *)d + 16 - nib, 16);
+    return o + 2 + nib;
+#else
+    return o + text_u64_hex(o, v);
+#endif
+}
 
 static inline char *w_guid(char *o, const etwhost_guid *g)
 {
@@ -557,7 +630,7 @@ static char *w_integer(char *o, const etwhost_prop *p)
     case ETWHOST_FMT_NTSTATUS:
     case ETWHOST_FMT_HRESULT:
         *o++ = '"';
-        o += text_u64_hex(o, event_prop_bits(p));
+        o = w_hex64(o, event_prop_bits(p));
         *o++ = '"';
         return o;
     case ETWHOST_FMT_BOOL:
@@ -689,7 +762,7 @@ static char *w_value(char *o, const struct event *ev, const etwhost_prop *p)
         break;
     case ETWHOST_PT_POINTER:
         *o++ = '"';
-        o += text_u64_hex(o, p->num.u);
+        o = w_hex64(o, p->num.u);
         *o++ = '"';
         return o;
     case ETWHOST_PT_BINARY:
@@ -793,10 +866,13 @@ static inline uint64_t name_bit(const etwhost_prop *p)
 }
 
 /* Key with its quotes, the dedup suffix and the colon; needs 6*len + 16. */
-static inline char *w_key(char *o, const char *name, size_t len, uint32_t rank)
+static inline char *w_key(char *o, const char *name, size_t len, uint32_t rank, int plain)
 {
     *o++ = '"';
-    o = w_utf8(o, (const uint8_t *)name, len, 0);
+    if (plain)
+        o = put_plain(o, name, len);
+    else
+        o = w_utf8(o, (const uint8_t *)name, len, 0);
     if (rank > 1) {
         *o++ = '_';
         o += text_u64_dec(o, rank);
@@ -810,12 +886,49 @@ static inline char *w_key(char *o, const char *name, size_t len, uint32_t rank)
 
 #define HEADER_BOUND 1024
 
-static size_t json_bound(const struct event *ev, int *need_dup_table, uint32_t *top_count)
+/*
+ * The header's provider, event, task and opcode names with their lengths.
+ * Names that are the decoding schema's own strings come with lengths and
+ * plainness worked out when the schema was built; others are measured here.
+ */
+struct hnames {
+    const char *s[4];
+    size_t len[4];
+    unsigned plain; /* bit k: s[k] needs no escaping */
+};
+
+static void header_names(const struct event *ev, struct hnames *hn)
+{
+    const etwhost_event_header *h = &ev->hdr;
+    const struct schema *sc = ev->schema;
+    hn->s[0] = h->provider_name;
+    hn->s[1] = h->event_name;
+    hn->s[2] = h->task_name;
+    hn->s[3] = h->opcode_name;
+    hn->plain = 0;
+    const char *own[4] = {NULL, NULL, NULL, NULL};
+    if (sc != NULL) {
+        own[0] = sc->provider_name;
+        own[1] = sc->event_name;
+        own[2] = sc->task_name;
+        own[3] = sc->opcode_name;
+    }
+    for (int k = 0; k < 4; k++) {
+        if (own[k] != NULL && hn->s[k] == own[k] && (sc->hname_plain >> k & 1u)) {
+            hn->len[k] = sc->hname_len[k];
+            hn->plain |= 1u << k;
+        } else {
+            hn->len[k] = strlen(hn->s[k]);
+        }
+    }
+}
+
+static size_t json_bound(const struct event *ev, const struct hnames *hn, int *need_dup_table,
+                         uint32_t *top_count)
 {
     const etwhost_event_header *h = &ev->hdr;
     size_t n = HEADER_BOUND;
-    n += 6 * (strlen(h->provider_name) + strlen(h->event_name) + strlen(h->task_name) +
-              strlen(h->opcode_name));
+    n += 6 * (hn->len[0] + hn->len[1] + hn->len[2] + hn->len[3]);
     uint32_t top = 0;
     for (uint32_t i = 0; i < ev->nprops; i++) {
         const etwhost_prop *p = &ev->props[i];
@@ -890,7 +1003,7 @@ static char *w_props(char *o, const struct event *ev, struct dup_table *dt, uint
                     rank = dup_linear(ev, L->first, i);
                 L->bloom |= bit;
             }
-            o = w_key(o, p->name, p->name_len, rank);
+            o = w_key(o, p->name, p->name_len, rank, (p->reserved2 & PROP_F_NAME_PLAIN) != 0);
         }
         int container = p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY;
         if (container && p->count > 0 && d + 1 < EVENT_MAX_DEPTH + 2) {
@@ -939,7 +1052,7 @@ static char *w_fields(char *o, const struct event *ev)
             rank += strcmp(ev->fields[j].name, f->name) == 0;
         if (i)
             *o++ = ',';
-        o = w_key(o, f->name, len, rank);
+        o = w_key(o, f->name, len, rank, 0);
         if (f->str != NULL)
             o = w_qutf8(o, f->str, f->str_len);
         else
@@ -972,14 +1085,26 @@ static inline char *w_u32(char *o, uint32_t v)
     return o + text_u64_dec(o, v);
 }
 
-static char *w_event(char *o, const struct event *ev, struct dup_table *dt, uint32_t top_count)
+/* Header name k of hn as a JSON string. */
+static inline char *w_hname(char *o, const struct hnames *hn, int k)
+{
+    if (!(hn->plain >> k & 1u))
+        return w_qutf8(o, hn->s[k], hn->len[k]);
+    *o++ = '"';
+    o = put_plain(o, hn->s[k], hn->len[k]);
+    *o++ = '"';
+    return o;
+}
+
+static char *w_event(char *o, const struct event *ev, const struct hnames *hn,
+                     struct dup_table *dt, uint32_t top_count)
 {
     const etwhost_event_header *h = &ev->hdr;
     PUTLIT(o, "{\"timestamp\":");
     o = w_filetime(o, h->timestamp);
     PUTLIT(o, ",\"provider\":");
-    if (h->provider_name[0])
-        o = w_qutf8(o, h->provider_name, strlen(h->provider_name));
+    if (hn->len[0])
+        o = w_hname(o, hn, 0);
     else
         PUTLIT(o, "null");
     PUTLIT(o, ",\"provider_guid\":");
@@ -995,7 +1120,7 @@ static char *w_event(char *o, const struct event *ev, struct dup_table *dt, uint
     PUTLIT(o, ",\"task\":");
     o = w_u32(o, h->task);
     PUTLIT(o, ",\"keywords\":\"");
-    o += text_u64_hex(o, h->keywords);
+    o = w_hex64(o, h->keywords);
     PUTLIT(o, "\",\"channel\":");
     o = w_u32(o, h->channel);
     if (h->flags & ETWHOST_EVF_NO_PID) {
@@ -1009,21 +1134,21 @@ static char *w_event(char *o, const struct event *ev, struct dup_table *dt, uint
     PUTLIT(o, ",\"cpu\":");
     o = w_u32(o, h->cpu);
     PUTLIT(o, ",\"event_name\":");
-    if (h->event_name[0])
-        o = w_qutf8(o, h->event_name, strlen(h->event_name));
+    if (hn->len[1])
+        o = w_hname(o, hn, 1);
     else
         PUTLIT(o, "null");
     PUTLIT(o, ",\"activity_id\":");
     o = w_guid_or_null(o, &h->activity_id);
     PUTLIT(o, ",\"related_activity_id\":");
     o = w_guid_or_null(o, &h->related_activity_id);
-    if (h->task_name[0]) {
+    if (hn->len[2]) {
         PUTLIT(o, ",\"task_name\":");
-        o = w_qutf8(o, h->task_name, strlen(h->task_name));
+        o = w_hname(o, hn, 2);
     }
-    if (h->opcode_name[0]) {
+    if (hn->len[3]) {
         PUTLIT(o, ",\"opcode_name\":");
-        o = w_qutf8(o, h->opcode_name, strlen(h->opcode_name));
+        o = w_hname(o, hn, 3);
     }
     /* At record stage properties do not exist yet, whatever the arrays hold. */
     if (h->decode_status == ETWHOST_DECODE_PENDING)
@@ -1048,7 +1173,9 @@ int event_json_render(const struct event *ev, struct buf *out)
 {
     int need_dt = 0;
     uint32_t top_count = 0;
-    size_t bound = json_bound(ev, &need_dt, &top_count);
+    struct hnames hn;
+    header_names(ev, &hn);
+    size_t bound = json_bound(ev, &hn, &need_dt, &top_count);
     int rc = buf_reserve(out, bound);
     if (rc)
         return rc;
@@ -1065,7 +1192,7 @@ int event_json_render(const struct event *ev, struct buf *out)
         dt.mask = cap - 1;
     }
     char *start = out->p + out->len;
-    char *end = w_event(start, ev, &dt, top_count);
+    char *end = w_event(start, ev, &hn, &dt, top_count);
     mem_free(dt.slots);
     out->len += (size_t)(end - start);
     return 0;

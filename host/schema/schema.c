@@ -162,6 +162,17 @@ unsigned schema_in_type_size(unsigned t, unsigned ptr)
     }
 }
 
+/* 1 if s[0..n) is printable ASCII without '"' or '\\' (a JSON string as it is). */
+static int is_plain_ascii(const char *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
 /*
  * SCHEMA_DF_FAST and SCHEMA_DF_PLAIN_NAME of a finished field (name set):
  * hints that let the decoder and the JSON writer skip general code for the
@@ -175,12 +186,7 @@ static uint8_t fast_flags(const struct schema_field *f)
         in != TDH_IN_GUID && in != TDH_IN_SYSTEMTIME && in != TDH_IN_FLOAT &&
         in != TDH_IN_DOUBLE && !((f->dflags & SCHEMA_DF_INT) && f->map != NULL))
         fl |= SCHEMA_DF_FAST;
-    int plain = 1;
-    for (uint32_t k = 0; k < f->name_len && plain; k++) {
-        unsigned char c = (unsigned char)f->name[k];
-        plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
-    }
-    if (plain)
+    if (is_plain_ascii(f->name, f->name_len))
         fl |= SCHEMA_DF_PLAIN_NAME;
     return fl;
 }
@@ -455,6 +461,14 @@ int schema_builder_finish(struct schema_builder *b, uint32_t ntop, struct arena 
     s->fields = fl;
     s->nfields = n;
     s->ntop = ntop;
+    const char *hn[4] = {s->provider_name, s->event_name, s->task_name, s->opcode_name};
+    s->hname_plain = 0;
+    for (int k = 0; k < 4; k++) {
+        size_t len = hn[k] ? strlen(hn[k]) : 0;
+        s->hname_len[k] = len > UINT32_MAX ? 0 : (uint32_t)len;
+        if (hn[k] && len <= UINT32_MAX && is_plain_ascii(hn[k], len))
+            s->hname_plain |= 1u << k;
+    }
     *out = s;
     return 0;
 }

@@ -247,6 +247,13 @@ struct schema {
      * decoder then reports this text and decodes nothing.
      */
     const char *error;
+    /*
+     * Derived when the schema is built: the lengths of provider_name,
+     * event_name, task_name and opcode_name (0 when NULL), and bit k set when
+     * name k is printable ASCII without '"' or '\\' (JSON shows it as it is).
+     */
+    uint32_t hname_len[4];
+    uint32_t hname_plain;
 };
 
 /* Release a schema built with mem (not arena).  NULL is fine. */
