@@ -3,7 +3,9 @@
  * with --run NAME) with a timeout, prints one line per test and a final
  * "N passed, N failed, N skipped" line.  Exit status 0 iff nothing failed.
  *
- * Usage: etwhost-tests [--root DIR] [--build DIR] [--timeout S] [FILTER...]
+ * Usage: etwhost-tests [--root DIR] [--build DIR] [--timeout S] [-j N] [FILTER...]
+ *        (-j N or ETWHOST_TEST_JOBS=N: N tests at a time; timing-sensitive
+ *        tests still run alone at the end)
  *        etwhost-tests --run NAME     (internal: run one test in-process)
  */
 #include <stdarg.h>
@@ -270,10 +272,101 @@ static int matches(const char *name, int nfilt, char **filt)
     return 0;
 }
 
+/*
+ * Tests that measure time or rates, or share one external broker, run alone
+ * after the others so parallel neighbours do not disturb them.
+ */
+static int must_run_alone(const char *name)
+{
+    static const char *const alone[] = {"rate", "speed", "kafka_broker", "bench", NULL};
+    for (const char *const *a = alone; *a; a++)
+        if (strstr(name, *a))
+            return 1;
+    return 0;
+}
+
+struct pool {
+    struct plat_mutex mu;
+    const size_t *order;
+    size_t n, next;
+    unsigned timeout_s;
+    unsigned passed, failed, skipped;
+    char failed_names[8192];
+};
+
+/* Run one test in its own process and print its result (under the pool lock). */
+static void run_child(struct pool *pl, size_t i)
+{
+    const char *wrap = getenv("ETWHOST_EXEC_WRAPPER");
+    const char *cargv[12];
+    int n = 0;
+    if (wrap && *wrap)
+        cargv[n++] = wrap;
+    cargv[n++] = self_path;
+    cargv[n++] = "--root";
+    cargv[n++] = root_dir;
+    cargv[n++] = "--build";
+    cargv[n++] = build_dir;
+    cargv[n++] = "--run";
+    cargv[n++] = tests[i].name;
+    cargv[n] = NULL;
+    char *out = NULL, *err = NULL;
+    int status = 0;
+    uint64_t t0 = plat_monotonic_ns();
+    int rc = plat_run(cargv, NULL, NULL, 0, &out, NULL, &err, NULL, pl->timeout_s * 1000u, &status);
+    double ms = (double)(plat_monotonic_ns() - t0) / 1e6;
+    plat_mutex_lock(&pl->mu);
+    if (rc) {
+        printf("FAIL %s: cannot start test process\n", tests[i].name);
+        pl->failed++;
+    } else if (status == 0) {
+        printf("ok   %s (%.0f ms)\n", tests[i].name, ms);
+        pl->passed++;
+    } else if (status == TEST_EXIT_SKIP) {
+        printf("skip %s\n%s", tests[i].name, out ? out : "");
+        pl->skipped++;
+    } else {
+        printf("FAIL %s (%s)\n%s", tests[i].name,
+               status < 0 ? "timeout" : status > 128 ? "crashed" : "failed", out ? out : "");
+        if (err && *err) {
+            /* Last part of stderr helps with crashes and sanitizer reports. */
+            size_t l = strlen(err);
+            const char *tail = l > 6000 ? err + l - 6000 : err;
+            printf("  stderr:\n%s\n", tail);
+        }
+        pl->failed++;
+        if (strlen(pl->failed_names) + strlen(tests[i].name) + 2 < sizeof pl->failed_names) {
+            strcat(pl->failed_names, " ");
+            strcat(pl->failed_names, tests[i].name);
+        }
+    }
+    fflush(stdout);
+    plat_mutex_unlock(&pl->mu);
+    mem_free(out);
+    mem_free(err);
+}
+
+static void worker(void *arg)
+{
+    struct pool *pl = arg;
+    for (;;) {
+        plat_mutex_lock(&pl->mu);
+        size_t k = pl->next < pl->n ? pl->next++ : (size_t)-1;
+        plat_mutex_unlock(&pl->mu);
+        if (k == (size_t)-1)
+            return;
+        run_child(pl, pl->order[k]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *run_name = NULL;
     unsigned timeout_s = 300;
+    int jobs = 1;
+    const char *jenv = getenv("ETWHOST_TEST_JOBS");
+    if (jenv && *jenv)
+        jobs = atoi(jenv);
     char *filt[64];
     int nfilt = 0;
     plat_utf8_args(&argc, &argv);
@@ -285,6 +378,8 @@ int main(int argc, char **argv)
             build_dir = argv[++i];
         else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
             run_name = argv[++i];
+        else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc)
+            jobs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
             timeout_s = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--list") == 0) {
@@ -310,58 +405,41 @@ int main(int argc, char **argv)
     if (run_name)
         return run_one_inprocess(run_name);
 
-    unsigned passed = 0, failed = 0, skipped = 0;
-    char failed_names[8192] = "";
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+    /* Select the tests, then run them: parallel ones on jobs workers, then the serial ones. */
+    struct pool pl;
+    memset(&pl, 0, sizeof pl);
+    pl.timeout_s = timeout_s;
+    plat_mutex_init(&pl.mu);
+    size_t ntests = sizeof tests / sizeof tests[0];
+    size_t *par = calloc(ntests, sizeof *par), *ser = calloc(ntests, sizeof *ser);
+    size_t npar = 0, nser = 0;
+    for (size_t i = 0; i < ntests; i++) {
         if (!matches(tests[i].name, nfilt, filt))
             continue;
-        const char *wrap = getenv("ETWHOST_EXEC_WRAPPER");
-        const char *cargv[12];
-        int n = 0;
-        if (wrap && *wrap)
-            cargv[n++] = wrap;
-        cargv[n++] = self_path;
-        cargv[n++] = "--root";
-        cargv[n++] = root_dir;
-        cargv[n++] = "--build";
-        cargv[n++] = build_dir;
-        cargv[n++] = "--run";
-        cargv[n++] = tests[i].name;
-        cargv[n] = NULL;
-        char *out = NULL, *err = NULL;
-        int status = 0;
-        uint64_t t0 = plat_monotonic_ns();
-        if (plat_run(cargv, NULL, NULL, 0, &out, NULL, &err, NULL, timeout_s * 1000u, &status)) {
-            printf("FAIL %s: cannot start test process\n", tests[i].name);
-            failed++;
-            continue;
-        }
-        double ms = (double)(plat_monotonic_ns() - t0) / 1e6;
-        if (status == 0) {
-            printf("ok   %s (%.0f ms)\n", tests[i].name, ms);
-            passed++;
-        } else if (status == TEST_EXIT_SKIP) {
-            printf("skip %s\n%s", tests[i].name, out ? out : "");
-            skipped++;
-        } else {
-            printf("FAIL %s (%s)\n%s", tests[i].name,
-                   status < 0 ? "timeout" : status > 128 ? "crashed" : "failed", out ? out : "");
-            if (err && *err) {
-                /* Last part of stderr helps with crashes and sanitizer reports. */
-                size_t l = strlen(err);
-                const char *tail = l > 6000 ? err + l - 6000 : err;
-                printf("  stderr:\n%s\n", tail);
-            }
-            failed++;
-            if (strlen(failed_names) + strlen(tests[i].name) + 2 < sizeof failed_names) {
-                strcat(failed_names, " ");
-                strcat(failed_names, tests[i].name);
-            }
-        }
-        fflush(stdout);
-        mem_free(out);
-        mem_free(err);
+        if (must_run_alone(tests[i].name))
+            ser[nser++] = i;
+        else
+            par[npar++] = i;
     }
+    pl.order = par;
+    pl.n = npar;
+    struct plat_thread th[16];
+    int started = 0;
+    for (int j = 0; j < jobs && j < 16; j++)
+        if (plat_thread_start(&th[j], worker, &pl) == 0)
+            started++;
+    if (started == 0)
+        worker(&pl);
+    for (int j = 0; j < started; j++)
+        plat_thread_join(&th[j]);
+    pl.order = ser;
+    pl.n = nser;
+    pl.next = 0;
+    worker(&pl);
+    free(par);
+    free(ser);
+    unsigned passed = pl.passed, failed = pl.failed, skipped = pl.skipped;
+    const char *failed_names = pl.failed_names;
     if (failed)
         printf("failed:%s\n", failed_names);
     printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);

@@ -6,6 +6,8 @@ set -u
 cd "$(dirname "$0")/../.."
 MAKE=${MAKE:-make}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+# Tests run JOBS at a time (timing-sensitive ones alone, see tests/runner.c).
+export ETWHOST_TEST_JOBS=${ETWHOST_TEST_JOBS:-$JOBS}
 P=0; F=0; S=0
 log_dir=build/test-logs
 mkdir -p "$log_dir"

@@ -1,6 +1,7 @@
 /*
  * POSIX child processes for tests and tools: run-and-capture, spawn, kill.
  */
+#define _GNU_SOURCE /* pipe2 */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -38,7 +39,8 @@ int plat_run(const char *const *argv, const char *const *env, const char *in, si
              int *status)
 {
     int pin[2], pout[2], perr[2];
-    if (pipe(pin) || pipe(pout) || pipe(perr))
+    /* Close-on-exec: children started by other threads must not inherit these. */
+    if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
         return ERR_IO;
     pid_t pid = fork();
     if (pid < 0)
