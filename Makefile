@@ -161,6 +161,7 @@ install: all
 	install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/etwhost/plugins/
 	install -m 644 sdk/include/etwhost/*.h $(DESTDIR)$(PREFIX)/include/etwhost/
 	install -m 644 conf/etwhost.json $(DESTDIR)$(PREFIX)/share/etwhost/conf/
+	install -m 644 conf/conf.d/*.json $(DESTDIR)$(PREFIX)/share/etwhost/conf/conf.d/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sdk/etwhost-sdk.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/etwhost-sdk.pc
 
