@@ -380,6 +380,36 @@ static int decode_value(struct walk *w, uint32_t fi, const char *name, uint32_t 
     return 0;
 }
 
+/*
+ * Fast path of decode_value for a SCHEMA_DF_FAST field (index fi): 1 when
+ * the value was added, 0 when the general path must run (it reports what
+ * is wrong: too few bytes, too many properties), ERR_NOMEM.
+ */
+static inline int fast_value(struct walk *w, const struct schema_field *f, uint32_t fi,
+                             const char *name, uint32_t nl, uint32_t pflags, int in_array)
+{
+    struct event *ev = w->ev;
+    unsigned size = f->fsize == SCHEMA_FSIZE_PTR ? w->ptr : f->fsize;
+    if (size > w->len - w->off || ev->nprops >= DECODE_MAX_PROPS)
+        return 0;
+    uint64_t v = rd_le(w->p + w->off, size);
+    if ((f->dflags & SCHEMA_DF_SIGNED) && size < 8 && (v >> (size * 8 - 1)) & 1)
+        v |= ~(uint64_t)0 << (size * 8);
+    uint32_t idx = event_prop_add_f(ev, name, nl, f->pt, pflags);
+    if (idx == ETWHOST_NONE)
+        return nomem(w);
+    etwhost_prop *pr = &ev->props[idx];
+    pr->format = f->fmt;
+    pr->num.u = v;
+    if (!in_array &&
+        (f->dflags & (SCHEMA_DF_REF | SCHEMA_DF_INT)) == (SCHEMA_DF_REF | SCHEMA_DF_INT)) {
+        w->d->vals[fi] = v;
+        w->d->vals_epoch[fi] = w->d->epoch;
+    }
+    w->off += size;
+    return 1;
+}
+
 static int decode_fields(struct walk *w, uint32_t first, uint32_t count);
 
 /* One struct instance: a STRUCT container holding its members. */
@@ -446,7 +476,20 @@ static int decode_field(struct walk *w, uint32_t fi)
     uint32_t arr;
     if ((rc = add(w, f, f->name, f->name_len, ETWHOST_PT_ARRAY, 1, &arr)) != 0)
         return rc;
-    for (uint64_t k = 0; k < n && rc == 0; k++) {
+    uint64_t k = 0;
+    if (f->dflags & SCHEMA_DF_FAST) {
+        /* Fixed-size elements: the general path only for one that does not fit. */
+        for (; k < n; k++) {
+            int r = fast_value(w, f, fi, "", 0, 0, 1);
+            if (r == 0)
+                break;
+            if (r < 0) {
+                rc = r;
+                break;
+            }
+        }
+    }
+    for (; k < n && rc == 0; k++) {
         uint32_t before = w->off;
         rc = is_struct ? decode_struct(w, f, "", 0) : decode_value(w, fi, "", 0, 1);
         /*
@@ -469,31 +512,15 @@ static int decode_field(struct walk *w, uint32_t fi)
 static int decode_fields(struct walk *w, uint32_t first, uint32_t count)
 {
     const struct schema_field *fields = w->s->fields;
-    struct event *ev = w->ev;
     for (uint32_t i = first; i < first + count; i++) {
         const struct schema_field *f = &fields[i];
-        if (f->dflags & SCHEMA_DF_FAST) {
-            unsigned size = f->fsize == SCHEMA_FSIZE_PTR ? w->ptr : f->fsize;
-            if (size <= w->len - w->off && ev->nprops < DECODE_MAX_PROPS) {
-                uint64_t v = rd_le(w->p + w->off, size);
-                if ((f->dflags & SCHEMA_DF_SIGNED) && size < 8 && (v >> (size * 8 - 1)) & 1)
-                    v |= ~(uint64_t)0 << (size * 8);
-                uint32_t idx = event_prop_add_f(
-                    ev, f->name, f->name_len, f->pt,
-                    (f->dflags & SCHEMA_DF_PLAIN_NAME) ? PROP_F_NAME_PLAIN : 0);
-                if (idx == ETWHOST_NONE)
-                    return nomem(w);
-                etwhost_prop *pr = &ev->props[idx];
-                pr->format = f->fmt;
-                pr->num.u = v;
-                if ((f->dflags & (SCHEMA_DF_REF | SCHEMA_DF_INT)) ==
-                    (SCHEMA_DF_REF | SCHEMA_DF_INT)) {
-                    w->d->vals[i] = v;
-                    w->d->vals_epoch[i] = w->d->epoch;
-                }
-                w->off += size;
+        if ((f->dflags & SCHEMA_DF_FAST) && f->arity == SCHEMA_ARITY_SCALAR) {
+            int r = fast_value(w, f, i, f->name, f->name_len,
+                               (f->dflags & SCHEMA_DF_PLAIN_NAME) ? PROP_F_NAME_PLAIN : 0, 0);
+            if (r > 0)
                 continue;
-            }
+            if (r < 0)
+                return r;
         }
         int rc = decode_field(w, i);
         if (rc)

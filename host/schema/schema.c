@@ -182,8 +182,7 @@ static uint8_t fast_flags(const struct schema_field *f)
 {
     uint8_t fl = 0;
     unsigned in = f->in_type;
-    if (f->arity == SCHEMA_ARITY_SCALAR && in != SCHEMA_IN_STRUCT && f->fsize != 0 &&
-        in != TDH_IN_GUID && in != TDH_IN_SYSTEMTIME && in != TDH_IN_FLOAT &&
+    if (in != SCHEMA_IN_STRUCT && f->fsize != 0 && in != TDH_IN_GUID && in != TDH_IN_SYSTEMTIME && in != TDH_IN_FLOAT &&
         in != TDH_IN_DOUBLE && !((f->dflags & SCHEMA_DF_INT) && f->map != NULL))
         fl |= SCHEMA_DF_FAST;
     if (is_plain_ascii(f->name, f->name_len))

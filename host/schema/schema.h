@@ -205,7 +205,7 @@ struct schema_field {
 #define SCHEMA_FSIZE_PTR 0xFFu /* pointer-sized: 4 or 8 by the record */
 #define SCHEMA_DF_INT 0x2u     /* integer value (usable as count/length, mappable) */
 #define SCHEMA_DF_SIGNED 0x4u  /* sign-extend the value */
-/* Scalar of a fixed size read as a little-endian integer, no value map: the decode fast path. */
+/* Values of a fixed size read as little-endian integers, no value map: the decode fast path. */
 #define SCHEMA_DF_FAST 0x8u
 /* Another field takes its count or length from this one (its value is kept while decoding). */
 #define SCHEMA_DF_REF 0x10u

@@ -55,6 +55,14 @@ struct schema_cache {
     size_t nmaps, maps_cap;
     size_t max_bytes;
     struct schema_cache_stats st;
+    /*
+     * The last schema_cache_find answer: consecutive records mostly need
+     * the same schema.  'gen' changes whenever an entry's schema changes, so
+     * a remembered answer is used only while it is still the table's.
+     */
+    uint64_t gen, memo_gen;
+    struct schema_key memo_key;
+    const struct schema *memo_s;
 };
 
 static const struct schema negative_schema = {.flags = SCHEMA_F_NEGATIVE};
@@ -181,6 +189,7 @@ struct schema_cache *schema_cache_new(size_t max_bytes)
     if (c == NULL)
         return NULL;
     c->max_bytes = max_bytes ? max_bytes : CACHE_DEFAULT_MAX_BYTES;
+    c->gen = 1; /* memo_gen 0: nothing remembered yet */
     return c;
 }
 
@@ -305,6 +314,7 @@ static struct centry *new_entry(struct schema_cache *c, uint64_t h)
     while (c->tab[i].hash)
         i = (i + 1) & (c->cap - 1);
     c->used++;
+    c->gen++;
     c->tab[i].hash = h;
     return &c->tab[i];
 }
@@ -324,6 +334,14 @@ static uint8_t source_prio(const struct schema *s)
 const struct schema *schema_cache_find(struct schema_cache *c, const struct schema_key *key)
 {
     c->st.lookups++;
+    if (c->memo_gen == c->gen && key_eq(&c->memo_key, key)) {
+        const struct schema *m = c->memo_s;
+        if (m == NULL)
+            c->st.misses++;
+        else
+            c->st.hits++;
+        return m;
+    }
     struct centry *e = find_key(c, key, key_hash(key));
     const struct schema *s = e ? e->s : NULL;
     /*
@@ -339,6 +357,9 @@ const struct schema *schema_cache_find(struct schema_cache *c, const struct sche
         if (e0 && e0->s && !(e0->s->flags & SCHEMA_F_NEGATIVE))
             s = e0->s;
     }
+    c->memo_key = *key;
+    c->memo_s = s;
+    c->memo_gen = c->gen;
     if (s == NULL) {
         c->st.misses++;
         return NULL;
@@ -385,6 +406,7 @@ static int insert(struct schema_cache *c, const struct schema_key *key, const st
     e->s = s;
     e->owned = (uint8_t)owned;
     e->prio = prio;
+    c->gen++;
     if (prio == 0) {
         c->st.negative++;
     } else {
@@ -423,6 +445,7 @@ void schema_cache_forget_borrowed(struct schema_cache *c)
             e->prio = 0;
         }
     }
+    c->gen++;
 }
 
 /* ---- TraceLogging ----------------------------------------------------------------- */
