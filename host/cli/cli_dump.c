@@ -261,6 +261,9 @@ int cli_dump(int argc, char **argv)
     if (rc)
         return rc > 0 ? CLI_EXIT_OK : (usage_dump(stderr), CLI_EXIT_USAGE);
     json_t *settings = json_pack("{s:s}", "format", a.format);
+    /* `etwhost dump x.etl | head` ends quietly when head exits, like any filter tool. */
+    plat_signals_install();
+    plat_signals_quiet_pipe();
     return run_job(&a, "stdout", settings);
 }
 

@@ -153,6 +153,12 @@ void plat_utf8_args(int *argc, char ***argv);
 
 /* Install handlers that only record the signal.  Idempotent. */
 void plat_signals_install(void);
+/*
+ * For commands whose only output is stdout (dump): a closed pipe ends the
+ * process quietly like any filter tool (`etwhost dump x.etl | head`).
+ * Call after plat_signals_install.  No-op on Windows.
+ */
+void plat_signals_quiet_pipe(void);
 /* Return and clear the pending signal bits. */
 uint32_t plat_signals_take(void);
 /* Peek without clearing. */

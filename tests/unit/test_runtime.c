@@ -258,3 +258,28 @@ TEST(runtime_sighup_reload_loses_and_duplicates_nothing)
     mem_free(tb);
     mem_free(err);
 }
+
+/* `etwhost dump x.etl | head -n 1` ends quietly, like any filter tool. */
+TEST(runtime_dump_into_closed_pipe_is_quiet)
+{
+#if defined(_WIN32)
+    SKIP("uses a shell pipeline");
+#else
+    const char *etl = t_path("%s/sample.etl", t_tmpdir());
+    const char *gen[] = {t_path("%s/tools/etlgen", t_build()), "--kind", "mixed", "--events",
+                         "20000", "-o", etl, NULL};
+    struct t_run g = t_exec(gen, NULL, NULL);
+    ASSERT_MSG(g.status == 0, "etlgen: %s", g.err);
+    t_run_free(&g);
+    const char *argv[] = {"bash", "-c",
+                          "\"$0\" dump \"$1\" | head -n 1; exit ${PIPESTATUS[0]}",
+                          t_path("%s/etwhost", t_build()), etl, NULL};
+    struct t_run r = t_exec(argv, NULL, NULL);
+    ASSERT_EQ(t_count_lines(r.out), 1);
+    ASSERT_CONTAINS(r.out, "\"timestamp\"");
+    /* Ended by SIGPIPE (128 + 13) with nothing on stderr. */
+    ASSERT_MSG(r.status == 141, "status %d\n%s", r.status, r.err);
+    ASSERT_EQ(r.err_len, 0);
+    t_run_free(&r);
+#endif
+}

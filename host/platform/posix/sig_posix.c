@@ -30,6 +30,11 @@ void plat_signals_install(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+void plat_signals_quiet_pipe(void)
+{
+    signal(SIGPIPE, SIG_DFL);
+}
+
 uint32_t plat_signals_take(void)
 {
     return atomic_exchange(&pending, 0);

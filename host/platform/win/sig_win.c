@@ -76,6 +76,8 @@ void plat_signals_install(void)
         CloseHandle(t);
 }
 
+void plat_signals_quiet_pipe(void) {}
+
 uint32_t plat_signals_take(void) { return atomic_exchange(&pending, 0); }
 uint32_t plat_signals_peek(void) { return atomic_load(&pending); }
 void plat_signals_raise(uint32_t bits) { atomic_fetch_or(&pending, bits); }
