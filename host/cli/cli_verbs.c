@@ -12,8 +12,8 @@
 const struct cli_verb cli_verbs[] = {
     {"run", "run a config folder: sources -> filters -> sinks", cli_run},
     {"plugins", "list plugins and their ABI; --check FILE validates one", cli_plugins},
-    {"dump", "decode .etl files to canonical JSON lines on stdout", cli_dump},
-    {"convert", "decode .etl files into a JSON lines file", cli_convert},
+    {"dump", "decode .etl files or archives to canonical JSON lines on stdout", cli_dump},
+    {"convert", "convert .etl files or archives to JSON lines or an archive", cli_convert},
     {"check", "validate a config folder and show what it sets up", cli_check},
     {"archive", "verify, repair or describe an event archive (.etwa)", cli_archive},
     {"sessions", "list running ETW sessions, their buffers and losses (Windows)", cli_sessions},
