@@ -24,10 +24,10 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  -c, --config DIR     config folder (etwhost.json + conf.d/*.json)\n"
-            "  --stats[=N]          print per-instance counters every N seconds (default 10)\n"
-            "                       and at exit\n"
+            "  --stats[=N]          also print per-instance counters every N seconds (default\n"
+            "                       10); the table always ends a run unless -q\n"
             "  --log-level LEVEL    error, warn, info (default) or debug\n"
-            "  -q, --quiet          no summary at exit\n"
+            "  -q, --quiet          no summary and no counters table at exit\n"
             "  -h, --help           this text\n");
 }
 
@@ -134,7 +134,7 @@ int cli_run(int argc, char **argv)
     struct run_options opt;
     memset(&opt, 0, sizeof opt);
     opt.stats_interval = stats > 0 ? (uint32_t)stats : cfg->stats_interval;
-    opt.stats_at_exit = stats >= 0 || cfg->stats_interval > 0;
+    opt.stats_at_exit = !quiet; /* the per-instance table always ends a run */
     opt.reload_dir = dir;
     struct run_totals tot;
     memset(&tot, 0, sizeof tot);
