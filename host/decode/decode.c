@@ -631,7 +631,7 @@ int decode_with_schema(struct decoder *d, const struct record *rec, const struct
         /* WPP without TMF: the header items stay visible as properties. */
         if (s->source == SCHEMA_SRC_WPP && wpp_add_header_props(rec, ev) == ERR_NOMEM)
             d->st.nomem++;
-        event_set_error(ev, "%s", s->error);
+        event_set_error_str(ev, s->error);
         finish(d, ev, ETWHOST_DECODE_NONE);
         return 0;
     }
@@ -663,7 +663,7 @@ int decode_with_schema(struct decoder *d, const struct record *rec, const struct
     if (rc) {
         if (rc == ERR_NOMEM)
             d->st.nomem++;
-        event_set_error(ev, "%s", w.err);
+        event_set_error_str(ev, w.err);
         finish(d, ev, ETWHOST_DECODE_PARTIAL);
         return rc == ERR_NOMEM ? ERR_NOMEM : 0;
     }
@@ -748,9 +748,10 @@ int decode_record(struct decoder *d, const struct record *rec, struct event *ev)
         finish(d, ev, ETWHOST_DECODE_NONE);
         return ERR_NOMEM;
     }
-    char desc[400];
-    schema_key_describe(&key, ev->hdr.provider_name, desc, sizeof desc);
-    event_set_error(ev, "no schema for %s", desc);
+    char desc[400 + 14];
+    memcpy(desc, "no schema for ", 14);
+    schema_key_describe(&key, ev->hdr.provider_name, desc + 14, sizeof desc - 14);
+    event_set_error_str(ev, desc);
     finish(d, ev, ETWHOST_DECODE_NONE);
     return 0;
 }

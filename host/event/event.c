@@ -122,6 +122,17 @@ void event_set_error(struct event *ev, const char *fmt, ...)
     set_error_text(ev, copy ? copy : "decode error (out of memory for its message)");
 }
 
+void event_set_error_str(struct event *ev, const char *msg)
+{
+    if (ev->decode_error != NULL)
+        return;
+    size_t len = strlen(msg);
+    if (len > 511)
+        len = 511; /* event_set_error's line buffer */
+    const char *copy = ev->arena ? arena_dup(ev->arena, msg, len, 1) : NULL;
+    set_error_text(ev, copy ? copy : "decode error (out of memory for its message)");
+}
+
 void event_finish_decode(struct event *ev)
 {
     ev->depth = 0;

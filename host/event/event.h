@@ -129,6 +129,9 @@ void event_set_error(struct event *ev, const char *fmt, ...)
 #endif
     ;
 
+/* The same with a finished message (copied; cut like event_set_error's). */
+void event_set_error_str(struct event *ev, const char *msg);
+
 /*
  * Mark decoding as finished: decode_status becomes FULL unless an error was
  * recorded.  Open containers are closed.

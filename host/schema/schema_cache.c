@@ -159,8 +159,69 @@ void schema_key_for_record(const struct record *rec, struct schema_key *key)
     }
 }
 
+/* Append s[0..n) at *o (the caller checked the room). */
+static char *put_str(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+
+/* Append v in decimal. */
+static char *put_u32(char *o, uint32_t v)
+{
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *o++ = tmp[--n];
+    return o;
+}
+
 void schema_key_describe(const struct schema_key *k, const char *name, char *out, size_t cap)
 {
+    /*
+     * Undecoded events describe their key once each, so the common case is
+     * built without printf: the same text as below when nothing has to be
+     * cut (a name of at most 200 bytes and room for the longest result).
+     */
+    size_t nl = name ? strlen(name) : 0;
+    if (nl <= 200 && cap >= 300) {
+        char g[37];
+        guid_format(&k->guid, g);
+        char *o = out;
+        if (k->kind == SCHEMA_KEY_CLASSIC)
+            o = put_str(o, "class ", 6);
+        else if (k->kind == SCHEMA_KEY_WPP)
+            o = put_str(o, "WPP message ", 12);
+        else
+            o = put_str(o, "provider ", 9);
+        if (nl) {
+            o = put_str(o, name, nl);
+            *o++ = ' ';
+        }
+        *o++ = '{';
+        o = put_str(o, g, 36);
+        *o++ = '}';
+        if (k->kind == SCHEMA_KEY_CLASSIC) {
+            o = put_str(o, " opcode ", 8);
+            o = put_u32(o, k->opcode);
+            o = put_str(o, " version ", 9);
+            o = put_u32(o, k->version);
+        } else if (k->kind == SCHEMA_KEY_WPP) {
+            o = put_str(o, " number ", 8);
+            o = put_u32(o, k->id);
+        } else {
+            o = put_str(o, " id ", 4);
+            o = put_u32(o, k->id);
+            o = put_str(o, " version ", 9);
+            o = put_u32(o, k->version);
+        }
+        *o = '\0';
+        return;
+    }
     char g[37];
     guid_format(&k->guid, g);
     char who[300];
