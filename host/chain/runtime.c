@@ -120,11 +120,17 @@ static struct record_batch *queue_get_free(struct run *r, struct source *src)
     return b;
 }
 
+/*
+ * Sources blocked on a full queue are woken once half the batches are free
+ * again, not for every batch: a fast source then fills several batches per
+ * wake-up instead of trading one context switch per batch with the pipeline.
+ */
 static void queue_put_free(struct queue *q, struct record_batch *b)
 {
     plat_mutex_lock(&q->mu);
     q->free[q->nfree++] = b;
-    plat_cond_broadcast(&q->not_full);
+    if (q->nfree >= (q->cap + 1) / 2)
+        plat_cond_broadcast(&q->not_full);
     plat_mutex_unlock(&q->mu);
 }
 
