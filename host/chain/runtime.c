@@ -386,7 +386,6 @@ static void process_batch(struct run *r, struct record_batch *b)
     for (uint32_t i = 0; i < b->n; i++) {
         const struct record *rec = &b->recs[i];
         struct event *ev = &r->evs[i];
-        event_reset(ev);
         if (schema_is_tdh_metadata_record(rec))
             ingest_metadata(r, rec);
         event_set_record(ev, rec, rec->provider_name ? rec->provider_name

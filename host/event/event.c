@@ -24,15 +24,9 @@ void event_init(struct event *ev, struct arena *arena)
     event_reset(ev);
 }
 
-void event_reset(struct event *ev)
+/* Everything event_reset does but the header. */
+static void reset_body(struct event *ev)
 {
-    memset(&ev->hdr, 0, sizeof ev->hdr);
-    ev->hdr.struct_size = (uint32_t)sizeof ev->hdr;
-    ev->hdr.decode_status = ETWHOST_DECODE_PENDING;
-    ev->hdr.provider_name = "";
-    ev->hdr.event_name = "";
-    ev->hdr.task_name = "";
-    ev->hdr.opcode_name = "";
     ev->rec = NULL;
     ev->nprops = 0;
     ev->nfields = 0;
@@ -57,6 +51,18 @@ void event_reset(struct event *ev)
     ev->last[0] = ETWHOST_NONE;
 }
 
+void event_reset(struct event *ev)
+{
+    memset(&ev->hdr, 0, sizeof ev->hdr);
+    ev->hdr.struct_size = (uint32_t)sizeof ev->hdr;
+    ev->hdr.decode_status = ETWHOST_DECODE_PENDING;
+    ev->hdr.provider_name = "";
+    ev->hdr.event_name = "";
+    ev->hdr.task_name = "";
+    ev->hdr.opcode_name = "";
+    reset_body(ev);
+}
+
 void event_free(struct event *ev)
 {
     mem_free(ev->props);
@@ -71,27 +77,33 @@ void event_free(struct event *ev)
 
 void event_set_record(struct event *ev, const struct record *rec, const char *provider_name)
 {
-    event_reset(ev);
+    reset_body(ev);
     ev->rec = rec;
-    etwhost_event_header *h = &ev->hdr;
-    h->flags = rec->evf;
-    h->timestamp = rec->timestamp;
-    h->provider_guid = rec->provider;
-    h->activity_id = rec->activity;
-    h->related_activity_id = rec->related;
-    h->keywords = rec->keywords;
-    h->event_id = rec->id;
-    h->version = rec->version;
-    h->channel = rec->channel;
-    h->level = rec->level;
-    h->opcode = rec->opcode;
-    h->task = rec->task;
-    h->pid = rec->pid;
-    h->tid = rec->tid;
-    h->cpu = rec->cpu;
-    h->header_kind = rec->kind;
-    h->decode_status = ETWHOST_DECODE_PENDING;
-    h->provider_name = provider_name ? provider_name : "";
+    /* One store of the whole header (what event_reset and the fields below would leave). */
+    ev->hdr = (etwhost_event_header){
+        .struct_size = (uint32_t)sizeof ev->hdr,
+        .flags = rec->evf,
+        .timestamp = rec->timestamp,
+        .provider_guid = rec->provider,
+        .activity_id = rec->activity,
+        .related_activity_id = rec->related,
+        .keywords = rec->keywords,
+        .event_id = rec->id,
+        .version = rec->version,
+        .channel = rec->channel,
+        .level = rec->level,
+        .opcode = rec->opcode,
+        .task = rec->task,
+        .pid = rec->pid,
+        .tid = rec->tid,
+        .cpu = rec->cpu,
+        .header_kind = rec->kind,
+        .decode_status = ETWHOST_DECODE_PENDING,
+        .provider_name = provider_name ? provider_name : "",
+        .event_name = "",
+        .task_name = "",
+        .opcode_name = "",
+    };
 }
 
 /* The first error wins; later ones are usually consequences of it. */

@@ -53,6 +53,12 @@ struct event_field {
 #define EVENT_JSON_KEEP (4u * 1024u)
 #define EVENT_PROPS_KEEP 128u
 
+/* The JSON writer's memory of the last whole second it wrote for an event slot. */
+struct event_ts_cache {
+    int64_t sec;   /* FILETIME / 10^7 + 1; 0 = nothing yet */
+    char text[20]; /* "YYYY-MM-DDTHH:MM:SS." */
+};
+
 struct event {
     etwhost_event_header hdr; /* must stay first */
     const struct record *rec;
@@ -66,6 +72,7 @@ struct event {
     struct arena *arena; /* not owned */
     struct buf json;     /* cache of the canonical JSON line */
     uint8_t json_valid;
+    struct event_ts_cache ts_cache; /* kept across resets */
     /*
      * Builder state: the open containers (indexes) and, per level, the last
      * child added (level 0 = top level), so siblings get linked in O(1).

@@ -521,6 +521,36 @@ static inline char *w_filetime(char *o, int64_t ft)
 }
 
 /*
+ * The header timestamp through the event's cache of the last whole second it
+ * showed: consecutive events mostly fall into the same second, so only the
+ * fraction has to be written.  Same text as w_filetime.
+ */
+static char *w_ts_cached(char *o, struct event_ts_cache *tc, int64_t ft)
+{
+    if (ft < 0 || ft >= TEXT_FILETIME_MAX)
+        return w_filetime(o, ft);
+    int64_t sec = ft / 10000000;
+    uint32_t frac = (uint32_t)(ft - sec * 10000000);
+    if (tc->sec != sec + 1) {
+        char tmp[TEXT_RFC3339_LEN];
+        text_filetime_rfc3339(tmp, sec * 10000000);
+        memcpy(tc->text, tmp, 20); /* "YYYY-MM-DDTHH:MM:SS." */
+        tc->sec = sec + 1;
+    }
+    o[0] = '"';
+    memcpy(o + 1, tc->text, 20);
+    uint32_t a = frac / 100000, r = frac % 100000; /* 2 + 2 + 2 + 1 digits */
+    uint32_t b = r / 1000, c = r % 1000;
+    memcpy(o + 21, text_digits2 + 2 * a, 2);
+    memcpy(o + 23, text_digits2 + 2 * b, 2);
+    memcpy(o + 25, text_digits2 + 2 * (c / 10), 2);
+    o[27] = (char)('0' + c % 10);
+    o[28] = 'Z';
+    o[29] = '"';
+    return o + 30;
+}
+
+/*
  * Shortest text that reads back as the same double (15, 16 or 17 significant
  * digits), or float when is_f32.  Integral values keep a ".0" so the number
  * stays a floating-point number for typed readers.  NaN and infinities,
@@ -623,6 +653,20 @@ static char *w_hex_string(char *o, const uint8_t *d, uint32_t size)
     return o;
 }
 
+/* Unsigned decimal; one- and two-digit numbers (most values) without a call. */
+static inline char *w_u64(char *o, uint64_t v)
+{
+    if (v < 10) {
+        *o = (char)('0' + v);
+        return o + 1;
+    }
+    if (v < 100) {
+        memcpy(o, text_digits2 + 2 * v, 2);
+        return o + 2;
+    }
+    return o + text_u64_dec(o, v);
+}
+
 static char *w_integer(char *o, const etwhost_prop *p)
 {
     switch (p->format) {
@@ -672,7 +716,7 @@ static char *w_integer(char *o, const etwhost_prop *p)
     }
     if (event_type_is_signed(p->type))
         return o + text_i64_dec(o, event_prop_signed(p));
-    return o + text_u64_dec(o, event_prop_bits(p));
+    return w_u64(o, event_prop_bits(p));
 }
 
 /* Worst-case JSON size of one scalar value (map_text included). */
@@ -930,9 +974,18 @@ static size_t json_bound(const struct event *ev, const struct hnames *hn, int *n
     size_t n = HEADER_BOUND;
     n += 6 * (hn->len[0] + hn->len[1] + hn->len[2] + hn->len[3]);
     uint32_t top = 0;
+    /* Types whose bound is not the flat 48 of value_bound (checked as one bit test). */
+    const uint32_t sized = 1u << ETWHOST_PT_STRING | 1u << ETWHOST_PT_SID |
+                           1u << ETWHOST_PT_BINARY | 1u << ETWHOST_PT_STRUCT |
+                           1u << ETWHOST_PT_ARRAY;
     for (uint32_t i = 0; i < ev->nprops; i++) {
         const etwhost_prop *p = &ev->props[i];
         n += 6 * (size_t)p->name_len + 24;
+        top += p->parent == ETWHOST_NONE;
+        if (p->type < 32 && !(sized >> p->type & 1u) && p->map_text == NULL) {
+            n += 48; /* value_bound of every other type */
+            continue;
+        }
         if (p->type == ETWHOST_PT_STRUCT || p->type == ETWHOST_PT_ARRAY) {
             n += 2;
             if (p->type == ETWHOST_PT_STRUCT && p->count > DUP_LINEAR_MAX)
@@ -940,7 +993,6 @@ static size_t json_bound(const struct event *ev, const struct hnames *hn, int *n
         } else {
             n += value_bound(p);
         }
-        top += p->parent == ETWHOST_NONE;
     }
     if (top > DUP_LINEAR_MAX)
         *need_dup_table = 1;
@@ -1096,12 +1148,12 @@ static inline char *w_hname(char *o, const struct hnames *hn, int k)
     return o;
 }
 
-static char *w_event(char *o, const struct event *ev, const struct hnames *hn,
-                     struct dup_table *dt, uint32_t top_count)
+static char *w_event(char *o, const struct event *ev, struct event_ts_cache *tc,
+                     const struct hnames *hn, struct dup_table *dt, uint32_t top_count)
 {
     const etwhost_event_header *h = &ev->hdr;
     PUTLIT(o, "{\"timestamp\":");
-    o = w_filetime(o, h->timestamp);
+    o = tc ? w_ts_cached(o, tc, h->timestamp) : w_filetime(o, h->timestamp);
     PUTLIT(o, ",\"provider\":");
     if (hn->len[0])
         o = w_hname(o, hn, 0);
@@ -1169,7 +1221,7 @@ static char *w_event(char *o, const struct event *ev, const struct hnames *hn,
     return o;
 }
 
-int event_json_render(const struct event *ev, struct buf *out)
+static int render(const struct event *ev, struct event_ts_cache *tc, struct buf *out)
 {
     int need_dt = 0;
     uint32_t top_count = 0;
@@ -1192,10 +1244,15 @@ int event_json_render(const struct event *ev, struct buf *out)
         dt.mask = cap - 1;
     }
     char *start = out->p + out->len;
-    char *end = w_event(start, ev, &hn, &dt, top_count);
+    char *end = w_event(start, ev, tc, &hn, &dt, top_count);
     mem_free(dt.slots);
     out->len += (size_t)(end - start);
     return 0;
+}
+
+int event_json_render(const struct event *ev, struct buf *out)
+{
+    return render(ev, NULL, out);
 }
 
 const struct buf *event_json(struct event *ev)
@@ -1203,7 +1260,7 @@ const struct buf *event_json(struct event *ev)
     if (ev->json_valid)
         return &ev->json;
     buf_reset(&ev->json);
-    if (event_json_render(ev, &ev->json) != 0) {
+    if (render(ev, &ev->ts_cache, &ev->json) != 0) {
         buf_reset(&ev->json);
         return NULL;
     }

@@ -63,6 +63,14 @@ struct schema_cache {
     uint64_t gen, memo_gen;
     struct schema_key memo_key;
     const struct schema *memo_s;
+    /*
+     * Provider names found lately, by a few bits of the GUID (names are never
+     * replaced or freed before the cache, so a remembered one stays right).
+     */
+    struct {
+        etwhost_guid guid;
+        const char *name;
+    } pmemo[16];
 };
 
 static const struct schema negative_schema = {.flags = SCHEMA_F_NEGATIVE};
@@ -701,8 +709,16 @@ const char *schema_cache_provider_name(const struct schema_cache *c,
 
 const char *schema_cache_record_provider_name(struct schema_cache *c, const struct record *rec)
 {
+    unsigned m = (rec->provider.data1 ^ rec->provider.data1 >> 8 ^ rec->provider.data2) & 15u;
+    if (c->pmemo[m].name != NULL && guid_eq(&c->pmemo[m].guid, &rec->provider))
+        return c->pmemo[m].name;
     const char *n = schema_cache_provider_name(c, &rec->provider);
-    if (n || rec->tl_traits == NULL)
+    if (n) {
+        c->pmemo[m].guid = rec->provider;
+        c->pmemo[m].name = n;
+        return n;
+    }
+    if (rec->tl_traits == NULL)
         return n;
     const char *tn;
     size_t tl;
