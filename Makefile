@@ -42,7 +42,8 @@ HOST_LIBS := -ljansson -lzstd -lexpat -ldl -lm
 # ---- sources (discovered, so adding a file needs no Makefile edit) ----
 HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/win/*' ! -name main.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
-PLUGIN_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
+# plugins/support/ is no plugin: shared plugin-side code that a plugin lists in its plugin.mk.
+PLUGIN_NAMES := $(filter-out support,$(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))))
 PLUGIN_SOS := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 EXAMPLE_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard sdk/examples/*/*.c)))))
 EXAMPLE_SOS := $(EXAMPLE_NAMES:%=$(BUILD)/sdk-examples/%.so)
@@ -52,7 +53,8 @@ TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-# Per-plugin link flags: plugins/<name>/plugin.mk may set LIBS_<name>.
+# Per-plugin settings: plugins/<name>/plugin.mk may set LIBS_<name> (link flags) and SRCS_<name>
+# (extra sources, e.g. plugins/support/psup_os_posix.c; see "Plugins" below).
 -include $(wildcard plugins/*/plugin.mk)
 -include $(wildcard tests/plugins/*.mk)
 
@@ -77,12 +79,18 @@ $(BUILD)/etwhost: $(BUILD)/obj/host/main.o $(BUILD)/libetwhost.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
-# Plugins: only the SDK header, hidden visibility, one shared library each.
+# Plugins: only the SDK header, hidden visibility, one shared library each.  A plugin is
+# plugins/<name>/*.c plus the sources its plugin.mk lists as SRCS_<name> (shared code from
+# plugins/support/, whose headers it includes by name).  OS-specific files are named *_posix.c
+# and *_win.c: this build leaves out *_win.c; the Windows build (below) leaves out *_posix.c and
+# takes *_win.c for each *_posix.c in SRCS_<name>.
 PLUGIN_CFLAGS = $(CSTD) $(OPT) -g $(WARN) $(SANFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -fvisibility=hidden -Isdk/include
-$(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) $$(wildcard plugins/$$*/*.h) sdk/include/etwhost/plugin.h
+plugin_srcs = $(filter-out %_win.c,$(wildcard plugins/$(1)/*.c) $(SRCS_$(1)))
+plugin_hdrs = $(wildcard plugins/$(1)/*.h) $(if $(SRCS_$(1)),$(wildcard plugins/support/*.h))
+$(BUILD)/plugins/%.so: $$(call plugin_srcs,$$*) $$(call plugin_hdrs,$$*) sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
 	$(E) "  PLUGIN  $@"
-	$(Q)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(LDFLAGS) $(LIBS_$*)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -Iplugins/support -shared -o $@ $(filter %.c,$^) $(LDFLAGS) $(LIBS_$*)
 
 $(BUILD)/sdk-examples/%.so: $$(wildcard sdk/examples/$$*/*.c) sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
@@ -208,8 +216,10 @@ WIN_TEST_OBJS := $(TEST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 WIN_TEST_PLUGIN_DLLS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(WIN_BUILD)/tests/plugins/%$(WIN_SO)) \
                         $(COMPAT_VARIANTS:%=$(WIN_BUILD)/tests/plugins/%$(WIN_SO))
 WIN_TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(WIN_BUILD)/tools/%$(WIN_EXE))
-# A plugin's OS files: *_posix.c belongs to the Linux build only.
-win_plugin_srcs = $(filter-out %_posix.c,$(wildcard plugins/$(1)/*.c))
+# A plugin's OS files: *_posix.c belongs to the Linux build only; a *_posix.c listed in
+# SRCS_<name> (plugin.mk) stands for its *_win.c here.
+win_plugin_srcs = $(filter-out %_posix.c,$(wildcard plugins/$(1)/*.c)) \
+                  $(patsubst %_posix.c,%_win.c,$(SRCS_$(1)))
 # Plugin link flags: WINLIBS_<name> if the plugin's plugin.mk sets one, else the -l options
 # of LIBS_<name> (Linux-only linker options such as -Wl,-z,nodelete are dropped).
 win_plugin_libs = $(if $(WINLIBS_$(1)),$(WINLIBS_$(1)),$(filter -l%,$(LIBS_$(1))))
@@ -245,12 +255,12 @@ $(WIN_BUILD)/etwhost$(WIN_EXE): $(WIN_BUILD)/obj/host/main.o $(WIN_BUILD)/libetw
 	$(E) "  LD      $@"
 	$(Q)$(WIN_CC) $(WIN_LDFLAGS) -o $@ $^ $(WIN_HOST_LIBS)
 
-$(WIN_BUILD)/plugins/%$(WIN_SO): $$(call win_plugin_srcs,$$*) $$(wildcard plugins/$$*/*.h) \
+$(WIN_BUILD)/plugins/%$(WIN_SO): $$(call win_plugin_srcs,$$*) $$(call plugin_hdrs,$$*) \
                                  sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)
 	$(E) "  PLUGIN  $@"
-	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) -shared -o $@ $(filter %.c,$^) $(WIN_LDFLAGS) \
-	    $(call win_plugin_libs,$*) $(WIN_SYSLIBS)
+	$(Q)$(WIN_CC) $(WIN_PLUGIN_CFLAGS) -Iplugins/support -shared -o $@ $(filter %.c,$^) \
+	    $(WIN_LDFLAGS) $(call win_plugin_libs,$*) $(WIN_SYSLIBS)
 
 $(WIN_BUILD)/sdk-examples/%$(WIN_SO): $$(wildcard sdk/examples/$$*/*.c) sdk/include/etwhost/plugin.h
 	@mkdir -p $(dir $@)

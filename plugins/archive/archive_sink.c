@@ -29,8 +29,10 @@
  *   fsync           "never" | "rotate" (default: at rotation and close) |
  *                   "block" (after every block)
  *
- * Rotation works like the file sink's: the live file is finished (index and
- * footer), renamed to <stem>-<YYYYMMDDTHHMMSSZ>-<seq><ext> next to it, e.g.
+ * Rotation works like the file sink's, with the same code (plugins/support/
+ * psup_rotate.c, as are the OS calls and the setting parsers): the live file
+ * is finished (index and footer), renamed to
+ * <stem>-<YYYYMMDDTHHMMSSZ>-<seq><ext> next to it, e.g.
  * trace-20260101T120000Z-000007.etwa (UTC time of rotation, seq increasing
  * and continuing after restarts), and a new live file is started.  A live
  * file left by a previous run (e.g. after a crash) is rotated away unchanged
@@ -49,7 +51,9 @@
 #include <zstd.h>
 
 #include "etwhost/plugin.h"
-#include "archive_os.h"
+#include "psup_os.h"
+#include "psup_rotate.h"
+#include "psup_settings.h"
 
 /* ---- Format constants (docs/archive-format.md; duplicated in the host reader) ---- */
 
@@ -337,13 +341,14 @@ struct asink {
     etwhost_host *h;
     const etwhost_host_api *api;
     int has_schema_api;
-    char *path, *dir, *stem, *fext;
+    char *path;
+    struct psup_rot rot; /* rotated names: dir, stem, ext */
     int level, fsync_mode, dict_wanted;
     uint64_t block_bytes, block_ns, rotate_bytes, rotate_ns;
     uint32_t keep, dict_bytes;
 
     /* The live file. */
-    aos_file f;
+    psup_file f;
     int is_open;
     uint64_t size, gen, opened_ns, next_seq;
 
@@ -409,235 +414,20 @@ static void log_io(struct asink *s, const char *what, const char *path, int e)
 {
     char buf[160];
     etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "%s %s: %s", what, path,
-                 aos_strerror(e, buf, sizeof buf));
+                 psup_strerror_num(e, buf, sizeof buf));
 }
 
-/* ---- Settings ------------------------------------------------------------------------ */
+/* ---- Rotated names (plugins/support/psup_rotate.h) ---------------------------------- */
 
-struct unit {
-    const char *suffix;
-    uint64_t mult;
-};
-
-static etwhost_status get_amount(const etwhost_host_api *api, const etwhost_config *cfg,
-                                 const char *key, const struct unit *units, const char *example,
-                                 uint64_t *out, char *err, size_t err_len)
+static void keep_failed(void *ctx, const char *path, int e)
 {
-    int64_t v;
-    etwhost_status rc = api->config_get_i64(cfg, key, &v);
-    if (rc == ETWHOST_ERR_NOTFOUND)
-        return ETWHOST_OK;
-    if (rc == ETWHOST_OK) {
-        if (v < 0)
-            return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                                "%s: must not be negative (got %lld)", key, (long long)v);
-        *out = (uint64_t)v;
-        return ETWHOST_OK;
-    }
-    const char *str;
-    size_t len;
-    if (api->config_get_str(cfg, key, &str, &len) != ETWHOST_OK)
-        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                            "%s: expected a non-negative integer or a string like \"%s\"", key,
-                            example);
-    uint64_t n = 0;
-    size_t i = 0;
-    while (i < len && str[i] >= '0' && str[i] <= '9' && n < (UINT64_MAX - 9) / 10)
-        n = n * 10 + (uint64_t)(str[i++] - '0');
-    for (const struct unit *u = units; i > 0 && u->suffix != NULL; u++) {
-        size_t sl = strlen(u->suffix);
-        if (len - i == sl && memcmp(str + i, u->suffix, sl) == 0 && n <= UINT64_MAX / u->mult) {
-            *out = n * u->mult;
-            return ETWHOST_OK;
-        }
-    }
-    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                        "%s: cannot read \"%.*s\" (expected a number with an optional unit, "
-                        "like \"%s\")",
-                        key, (int)(len < 40 ? len : 40), str, example);
-}
-
-static etwhost_status get_int(const etwhost_host_api *api, const etwhost_config *cfg,
-                              const char *key, int64_t lo, int64_t hi, int64_t *out, char *err,
-                              size_t err_len)
-{
-    int64_t v;
-    etwhost_status rc = api->config_get_i64(cfg, key, &v);
-    if (rc == ETWHOST_ERR_NOTFOUND)
-        return ETWHOST_OK;
-    if (rc != ETWHOST_OK || v < lo || v > hi)
-        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                            "%s: expected an integer from %lld to %lld", key, (long long)lo,
-                            (long long)hi);
-    *out = v;
-    return ETWHOST_OK;
-}
-
-static char *dupn(const char *str, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, str, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-static int split_path(struct asink *s)
-{
-    const char *p = s->path;
-    const char *slash = strrchr(p, '/');
-#if defined(_WIN32)
-    const char *bs = strrchr(p, '\\');
-    if (bs && (!slash || bs > slash))
-        slash = bs;
-#endif
-    const char *base = slash ? slash + 1 : p;
-    s->dir = slash ? dupn(p, (size_t)(slash - p) == 0 ? 1 : (size_t)(slash - p)) : dupn(".", 1);
-    const char *dot = strrchr(base, '.');
-    if (dot == NULL || dot == base)
-        dot = base + strlen(base);
-    s->stem = dupn(base, (size_t)(dot - base));
-    s->fext = dupn(dot, strlen(dot));
-    return s->dir && s->stem && s->fext ? 0 : -1;
-}
-
-/* ---- Rotated names -------------------------------------------------------------------- */
-
-/* <stem>-YYYYMMDDTHHMMSSZ-<seq><ext>: 1 with *seq if name is one of ours. */
-static int parse_rotated(const struct asink *s, const char *name, uint64_t *seq)
-{
-    size_t sl = strlen(s->stem), el = strlen(s->fext), nl = strlen(name);
-    if (nl < sl + 18 + 7 + el || memcmp(name, s->stem, sl) != 0 || name[sl] != '-')
-        return 0;
-    if (memcmp(name + nl - el, s->fext, el) != 0)
-        return 0;
-    const char *t = name + sl + 1;
-    for (int i = 0; i < 16; i++) {
-        char c = t[i];
-        if (i == 8 ? c != 'T' : i == 15 ? c != 'Z' : (c < '0' || c > '9'))
-            return 0;
-    }
-    if (t[16] != '-')
-        return 0;
-    const char *q = t + 17, *end = name + nl - el;
-    if (end - q < 6)
-        return 0;
-    uint64_t v = 0;
-    for (; q < end; q++) {
-        if (*q < '0' || *q > '9' || v > UINT64_MAX / 10 - 10)
-            return 0;
-        v = v * 10 + (uint64_t)(*q - '0');
-    }
-    *seq = v;
-    return 1;
-}
-
-struct scan {
-    struct asink *s;
-    uint64_t max_seq;
-    int any;
-    char **names;
-    uint64_t *seqs;
-    size_t n, cap;
-};
-
-static void scan_cb(void *ctx, const char *name)
-{
-    struct scan *sc = ctx;
-    uint64_t seq;
-    if (!parse_rotated(sc->s, name, &seq))
-        return;
-    if (!sc->any || seq > sc->max_seq)
-        sc->max_seq = seq;
-    sc->any = 1;
-    if (sc->n == sc->cap) {
-        size_t nc = sc->cap ? sc->cap * 2 : 16;
-        char **nn = realloc(sc->names, nc * sizeof *nn);
-        if (nn == NULL)
-            return;
-        sc->names = nn;
-        uint64_t *ns = realloc(sc->seqs, nc * sizeof *ns);
-        if (ns == NULL)
-            return;
-        sc->seqs = ns;
-        sc->cap = nc;
-    }
-    char *d = dupn(name, strlen(name));
-    if (d == NULL)
-        return;
-    sc->names[sc->n] = d;
-    sc->seqs[sc->n++] = seq;
-}
-
-static char *join_dir(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
+    log_io(ctx, "cannot delete old archive", path, e);
 }
 
 /* Delete the oldest rotated files beyond 'keep'. */
 static void apply_keep(struct asink *s)
 {
-    struct scan sc;
-    memset(&sc, 0, sizeof sc);
-    sc.s = s;
-    if (s->keep == 0 || aos_list_dir(s->dir, scan_cb, &sc) != 0)
-        goto out;
-    while (sc.n > s->keep) {
-        size_t oldest = 0;
-        for (size_t i = 1; i < sc.n; i++)
-            if (sc.seqs[i] < sc.seqs[oldest])
-                oldest = i;
-        char *p = join_dir(s->dir, sc.names[oldest]);
-        if (p) {
-            int e = aos_unlink(p);
-            if (e)
-                log_io(s, "cannot delete old archive", p, e);
-            free(p);
-        }
-        free(sc.names[oldest]);
-        sc.names[oldest] = sc.names[sc.n - 1];
-        sc.seqs[oldest] = sc.seqs[sc.n - 1];
-        sc.n--;
-    }
-out:
-    for (size_t i = 0; i < sc.n; i++)
-        free(sc.names[i]);
-    free(sc.names);
-    free(sc.seqs);
-}
-
-static char *rotated_path(const struct asink *s, uint64_t seq)
-{
-    int64_t ft = aos_now_filetime();
-    int64_t secs = ft / 10000000 - 11644473600LL;
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2)
-        y++;
-    char mid[64];
-    snprintf(mid, sizeof mid, "-%04d%02d%02dT%02d%02d%02dZ-%06llu", (int)y, (int)m, (int)d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (unsigned long long)seq);
-    size_t n = strlen(s->dir) + strlen(s->stem) + strlen(mid) + strlen(s->fext) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s%s%s", s->dir, s->stem, mid, s->fext);
-    return p;
+    psup_rot_prune(&s->rot, s->keep, keep_failed, s);
 }
 
 /* ---- Frames ------------------------------------------------------------------------------ */
@@ -645,10 +435,10 @@ static char *rotated_path(const struct asink *s, uint64_t seq)
 /* Append the whole frame in s->frame to the file, undoing a partial write. */
 static int write_out(struct asink *s, const uint8_t *p, size_t n)
 {
-    int e = aos_write(&s->f, p, n);
+    int e = psup_write(&s->f, p, n, NULL);
     if (e) {
         log_io(s, "cannot write", s->path, e);
-        aos_truncate(&s->f, s->size);
+        psup_truncate(&s->f, s->size);
         s->write_errors++;
         return -1;
     }
@@ -735,7 +525,7 @@ static int write_dict_frame(struct asink *s)
 /* Start a new live file: header (and the dictionary, when there is one). */
 static int open_file(struct asink *s)
 {
-    int e = aos_create(s->path, &s->f);
+    int e = psup_create_new(s->path, &s->f);
     if (e) {
         log_io(s, "cannot create", s->path, e);
         s->write_errors++;
@@ -744,7 +534,7 @@ static int open_file(struct asink *s)
     s->is_open = 1;
     s->size = 0;
     s->gen++;
-    s->opened_ns = aos_monotonic_ns();
+    s->opened_ns = psup_monotonic_ns();
     s->nblocks = s->nidx_provs = s->nsframes = s->ndframes = 0;
     s->file_events = 0;
     prov_table_reset(&s->fprov);
@@ -754,12 +544,12 @@ static int open_file(struct asink *s)
     w16(h + 8, FORMAT_MAJOR);
     w16(h + 10, FORMAT_MINOR);
     w32(h + 12, FILE_HDR_SIZE);
-    w64(h + 16, (uint64_t)aos_now_filetime());
+    w64(h + 16, (uint64_t)psup_now_filetime());
     w32(h + 24, (uint32_t)(s->block_bytes));
     w32(h + 28, (uint32_t)s->level);
     w32(h + 60, crc32c(0, h, 60));
     if (write_out(s, h, sizeof h)) {
-        aos_close(&s->f);
+        psup_close(&s->f);
         s->is_open = 0;
         return -1;
     }
@@ -837,20 +627,20 @@ static void close_file(struct asink *s, int finish)
     if (finish)
         finish_file(s);
     if (s->fsync_mode != FSYNC_NEVER) {
-        int e = aos_sync(&s->f);
+        int e = psup_sync(&s->f);
         if (e)
             log_io(s, "cannot sync", s->path, e);
     }
-    aos_close(&s->f);
+    psup_close(&s->f);
     s->is_open = 0;
 }
 
 static int rotate_to_next(struct asink *s, const char *why)
 {
-    char *dst = rotated_path(s, s->next_seq);
+    char *dst = psup_rot_path(&s->rot, s->next_seq);
     if (dst == NULL)
         return -1;
-    int e = aos_rename(s->path, dst);
+    int e = psup_rename(s->path, dst);
     if (e) {
         log_io(s, "cannot rotate", s->path, e);
         free(dst);
@@ -862,7 +652,7 @@ static int rotate_to_next(struct asink *s, const char *why)
     s->next_seq++;
     s->rotations++;
     if (s->fsync_mode != FSYNC_NEVER)
-        aos_sync_dir(s->dir);
+        psup_sync_dir(s->rot.dir);
     apply_keep(s);
     return 0;
 }
@@ -1018,7 +808,7 @@ static int flush_block(struct asink *s)
     if (s->n == 0)
         return 0;
     if (s->is_open) {
-        int age = s->rotate_ns && aos_monotonic_ns() - s->opened_ns >= s->rotate_ns;
+        int age = s->rotate_ns && psup_monotonic_ns() - s->opened_ns >= s->rotate_ns;
         int big = s->rotate_bytes && s->size > FILE_HDR_SIZE &&
                   s->size + s->raw_bytes / 4 > s->rotate_bytes;
         if ((age || big) && rotate(s))
@@ -1134,7 +924,7 @@ static int flush_block(struct asink *s)
         }
     }
     if (s->fsync_mode == FSYNC_BLOCK) {
-        int e = aos_sync(&s->f);
+        int e = psup_sync(&s->f);
         if (e)
             log_io(s, "cannot sync", s->path, e);
     }
@@ -1322,7 +1112,7 @@ static int add_event(struct asink *s, const etwhost_event *ev)
     bytes_put(&s->extra, v + el + dl, xl);
     if (s->n == 0) {
         s->tmin = s->tmax = ts;
-        s->block_started_ns = aos_monotonic_ns();
+        s->block_started_ns = psup_monotonic_ns();
     } else {
         if (ts < s->tmin)
             s->tmin = ts;
@@ -1344,10 +1134,8 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
                                                   const etwhost_config *cfg, void **out,
                                                   char *err, size_t err_len)
 {
-    static const struct unit bytes_units[] = {{"", 1}, {"K", 1024}, {"M", 1 << 20},
-                                              {"G", 1 << 30}, {NULL, 0}};
-    static const struct unit time_units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600},
-                                             {"d", 86400}, {NULL, 0}};
+    static const struct psup_unit bytes_units[] = {{"", 1}, {"K", 1024}, {"M", 1 << 20},
+                                                   {"G", 1 << 30}, {NULL, 0}};
     crc_init();
     if (!ETWHOST_API_HAS(api, event_record))
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
@@ -1359,7 +1147,7 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     s->h = h;
     s->api = api;
     s->has_schema_api = ETWHOST_API_HAS(api, event_schema);
-    s->f.h = AOS_NO_FILE;
+    s->f.h = PSUP_NO_FILE;
     s->last_prov = -1;
     s->last_tmpl = UINT32_MAX;
     const char *p;
@@ -1367,20 +1155,20 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     if (api->config_get_str(cfg, "path", &p, &pl) != ETWHOST_OK || pl == 0)
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
                             "path: required (the archive file to write, e.g. \"trace.etwa\")");
-    s->path = dupn(p, pl);
-    if (s->path == NULL || split_path(s))
+    s->path = psup_dupn(p, pl);
+    if (s->path == NULL || psup_rot_init(&s->rot, s->path, strlen(s->path)))
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
     int64_t v = 9;
-    etwhost_status st = get_int(api, cfg, "level", 1, 19, &v, err, err_len);
+    etwhost_status st = psup_get_int(api, cfg, "level", 1, 19, &v, err, err_len);
     if (st)
         return st;
     s->level = (int)v;
     v = 16384;
-    if ((st = get_int(api, cfg, "block_kb", 16, 262144, &v, err, err_len)))
+    if ((st = psup_get_int(api, cfg, "block_kb", 16, 262144, &v, err, err_len)))
         return st;
     s->block_bytes = (uint64_t)v * 1024;
     v = 5;
-    if ((st = get_int(api, cfg, "block_seconds", 0, 86400, &v, err, err_len)))
+    if ((st = psup_get_int(api, cfg, "block_seconds", 0, 86400, &v, err, err_len)))
         return st;
     s->block_ns = (uint64_t)v * 1000000000ull;
     int32_t b = 0;
@@ -1389,19 +1177,21 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "dictionary: expected true or false");
     s->dict_wanted = st == ETWHOST_OK && b;
     v = 64;
-    if ((st = get_int(api, cfg, "dictionary_kb", 1, 1024, &v, err, err_len)))
+    if ((st = psup_get_int(api, cfg, "dictionary_kb", 1, 1024, &v, err, err_len)))
         return st;
     s->dict_bytes = (uint32_t)v * 1024;
     uint64_t amount = 0;
-    if ((st = get_amount(api, cfg, "rotate_bytes", bytes_units, "256M", &amount, err, err_len)))
+    if ((st = psup_get_amount(api, cfg, "rotate_bytes", bytes_units, "256M", &amount, err,
+                              err_len)))
         return st;
     s->rotate_bytes = amount;
     amount = 0;
-    if ((st = get_amount(api, cfg, "rotate_seconds", time_units, "1h", &amount, err, err_len)))
+    if ((st = psup_get_amount(api, cfg, "rotate_seconds", psup_time_units, "1h", &amount, err,
+                              err_len)))
         return st;
     s->rotate_ns = amount * 1000000000ull;
     v = 10;
-    if ((st = get_int(api, cfg, "keep", 0, 1000000, &v, err, err_len)))
+    if ((st = psup_get_int(api, cfg, "keep", 0, 1000000, &v, err, err_len)))
         return st;
     s->keep = (uint32_t)v;
     s->fsync_mode = FSYNC_ROTATE;
@@ -1422,20 +1212,15 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, s->level);
     ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 0);
     /* Continue the sequence of rotated names after a restart. */
-    struct scan sc;
-    memset(&sc, 0, sizeof sc);
-    sc.s = s;
-    aos_list_dir(s->dir, scan_cb, &sc);
-    s->next_seq = sc.any ? sc.max_seq + 1 : 1;
-    for (size_t i = 0; i < sc.n; i++)
-        free(sc.names[i]);
-    free(sc.names);
-    free(sc.seqs);
+    struct psup_rot_list sc;
+    psup_rot_scan(&s->rot, &sc);
+    s->next_seq = sc.max_seq + 1;
+    psup_rot_list_free(&sc);
     /* A live file left behind (e.g. by a crash) is kept, under a rotated name. */
     uint64_t size;
-    if (aos_size(s->path, &size) == 0) {
+    if (psup_path_size(s->path, &size) == 0) {
         if (size == 0)
-            aos_unlink(s->path);
+            psup_unlink(s->path);
         else if (rotate_to_next(s, "left by an earlier run"))
             return etwhost_errf(err, err_len, ETWHOST_ERR_IO,
                                 "%s exists and cannot be rotated away", s->path);
@@ -1458,7 +1243,7 @@ static etwhost_status ETWHOST_CALL archive_write(void *inst, const etwhost_event
             return ETWHOST_RETRY;
         s->write_failed = 0;
     }
-    if (s->n && s->block_ns && aos_monotonic_ns() - s->block_started_ns >= s->block_ns &&
+    if (s->n && s->block_ns && psup_monotonic_ns() - s->block_started_ns >= s->block_ns &&
         flush_block(s)) {
         s->write_failed = 1;
         return ETWHOST_RETRY;
@@ -1518,9 +1303,7 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     if (s->is_open)
         close_file(s, 1);
     free(s->path);
-    free(s->dir);
-    free(s->stem);
-    free(s->fext);
+    psup_rot_free(&s->rot);
     bytes_free(&s->rows);
     bytes_free(&s->extra);
     bytes_free(&s->tmpl);

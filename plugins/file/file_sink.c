@@ -21,6 +21,8 @@
  * where the time is the UTC time of rotation and seq (at least six digits)
  * increases by one per rotation and continues after restarts.  Names sort
  * in rotation order and never collide.  Compressed files get ".zst" appended.
+ * The naming, the retention (keep), the setting parsers and the OS calls are
+ * plugins/support/ (psup_*), shared with the archive sink.
  *
  * Line integrity: each batch is rendered into one buffer and written with as
  * few write() calls as possible.  When a write fails part-way the partial
@@ -36,7 +38,9 @@
 #include <zstd.h>
 
 #include "etwhost/plugin.h"
-#include "file_os.h"
+#include "psup_os.h"
+#include "psup_rotate.h"
+#include "psup_settings.h"
 
 #define FSYNC_NEVER 0
 #define FSYNC_ROTATE 1
@@ -51,12 +55,13 @@
 struct fsink {
     etwhost_host *h;
     const etwhost_host_api *api;
-    char *path, *dir, *stem, *ext;
+    char *path;
+    struct psup_rot rot; /* rotated names: dir, stem, ext */
     uint64_t rotate_bytes, rotate_ns, fail_after_ns;
     uint32_t keep;
     int compress, level, fsync_mode;
 
-    fos_file f;
+    psup_file f;
     int is_open, regular;
     uint64_t size;      /* bytes in the live file */
     uint64_t opened_ns; /* when the live file was opened (age rotation) */
@@ -79,7 +84,7 @@ struct fsink {
     int32_t c_lines, c_bytes, c_rot, c_err;
 
     /* Compression worker; queue and counters under its lock. */
-    fos_worker *w;
+    psup_worker *w;
     int w_started, w_stop;
     char **queue;
     size_t qn, qcap;
@@ -90,228 +95,19 @@ static const char *const file_keys[] = {"path", "rotate_bytes", "rotate_seconds"
                                         "compress", "compress_level", "fsync",
                                         "fail_after_seconds", NULL};
 
-/* ---- helpers -------------------------------------------------------------------- */
+/* ---- rotated files -------------------------------------------------------------- */
 
-static char *dupn(const char *s, size_t n)
+/* Variants of a rotated file: plain, compressed, and being compressed. */
+#define VAR_PLAIN 0
+#define VAR_ZST 1
+#define VAR_ZST_TMP 2
+static const char *const rot_variants[] = {"", ".zst", ".zst.tmp", NULL};
+
+static void prune_failed(void *ctx, const char *path, int e)
 {
-    char *d = malloc(n + 1);
-    if (d != NULL) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-static char *join3(const char *a, const char *b, const char *c)
-{
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *d = malloc(la + lb + lc + 1);
-    if (d != NULL) {
-        memcpy(d, a, la);
-        memcpy(d + la, b, lb);
-        memcpy(d + la + lb, c, lc + 1);
-    }
-    return d;
-}
-
-static int is_sep(char ch)
-{
-#if defined(_WIN32)
-    return ch == '/' || ch == '\\';
-#else
-    return ch == '/';
-#endif
-}
-
-static const char *errtext(int e, char *buf, size_t cap)
-{
-    return fos_strerror(e, buf, cap);
-}
-
-/* An integer setting, or a string with one of the unit suffixes. */
-struct unit {
-    const char *suffix;
-    uint64_t mult;
-};
-
-static etwhost_status get_amount(const etwhost_host_api *api, const etwhost_config *cfg,
-                                 const char *key, const struct unit *units, const char *example,
-                                 uint64_t *out, char *err, size_t err_len)
-{
-    int64_t v;
-    etwhost_status rc = api->config_get_i64(cfg, key, &v);
-    if (rc == ETWHOST_ERR_NOTFOUND)
-        return ETWHOST_OK;
-    if (rc == ETWHOST_OK) {
-        if (v < 0)
-            return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                                "%s: must not be negative (got %lld)", key, (long long)v);
-        *out = (uint64_t)v;
-        return ETWHOST_OK;
-    }
-    const char *s;
-    size_t len;
-    if (api->config_get_str(cfg, key, &s, &len) != ETWHOST_OK)
-        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                            "%s: expected a non-negative integer or a string like \"%s\"", key,
-                            example);
-    uint64_t n = 0;
-    size_t i = 0;
-    while (i < len && s[i] >= '0' && s[i] <= '9' && n < (UINT64_MAX - 9) / 10)
-        n = n * 10 + (uint64_t)(s[i++] - '0');
-    for (const struct unit *u = units; i > 0 && u->suffix != NULL; u++) {
-        size_t sl = strlen(u->suffix);
-        if (len - i == sl && memcmp(s + i, u->suffix, sl) == 0) {
-            if (u->mult != 0 && n > UINT64_MAX / u->mult)
-                break;
-            *out = n * u->mult;
-            return ETWHOST_OK;
-        }
-    }
-    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                        "%s: cannot read \"%.*s\" (expected a number with an optional unit, "
-                        "like \"%s\")",
-                        key, (int)(len < 40 ? len : 40), s, example);
-}
-
-static etwhost_status get_choice(const etwhost_host_api *api, const etwhost_config *cfg,
-                                 const char *key, const char *const *values, int *out,
-                                 char *err, size_t err_len)
-{
-    const char *s;
-    size_t len;
-    etwhost_status rc = api->config_get_str(cfg, key, &s, &len);
-    if (rc == ETWHOST_ERR_NOTFOUND)
-        return ETWHOST_OK;
-    char list[160] = "";
-    for (int k = 0; values[k] != NULL; k++) {
-        size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s\"%s\"", k ? ", " : "", values[k]);
-    }
-    if (rc != ETWHOST_OK)
-        return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG, "%s: expected one of %s", key,
-                            list);
-    for (int k = 0; values[k] != NULL; k++) {
-        if (strlen(values[k]) == len && memcmp(values[k], s, len) == 0) {
-            *out = k;
-            return ETWHOST_OK;
-        }
-    }
-    return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                        "%s: unknown value \"%.*s\" (expected one of %s)", key,
-                        (int)(len < 40 ? len : 40), s, list);
-}
-
-/* ---- rotated file names ---------------------------------------------------------- */
-
-/* Is 'name' one of our rotated files?  variant: 0 plain, 1 ".zst", 2 ".zst.tmp". */
-static int parse_rotated(const struct fsink *s, const char *name, uint64_t *seq, int *variant)
-{
-    size_t sl = strlen(s->stem), el = strlen(s->ext), n = strlen(name);
-    if (n < sl + 1 + 16 + 1 + 6 + el || memcmp(name, s->stem, sl) != 0 || name[sl] != '-')
-        return 0;
-    const char *t = name + sl + 1;
-    for (int i = 0; i < 16; i++) {
-        char want = i == 8 ? 'T' : i == 15 ? 'Z' : 0;
-        if (want ? t[i] != want : (t[i] < '0' || t[i] > '9'))
-            return 0;
-    }
-    if (t[16] != '-')
-        return 0;
-    const char *d = t + 17;
-    uint64_t v = 0;
-    int nd = 0;
-    while (d[nd] >= '0' && d[nd] <= '9' && nd < 19)
-        v = v * 10 + (uint64_t)(d[nd++] - '0');
-    if (nd < 6)
-        return 0;
-    const char *rest = d + nd;
-    if (strncmp(rest, s->ext, el) != 0)
-        return 0;
-    rest += el;
-    if (*rest == '\0')
-        *variant = 0;
-    else if (strcmp(rest, ".zst") == 0)
-        *variant = 1;
-    else if (strcmp(rest, ".zst.tmp") == 0)
-        *variant = 2;
-    else
-        return 0;
-    *seq = v;
-    return 1;
-}
-
-/* dir/<stem>-<time>-<seq><ext> */
-static char *rotated_path(const struct fsink *s, uint64_t seq)
-{
-    int y, mo, d, h, mi, sec;
-    fos_utc_now(&y, &mo, &d, &h, &mi, &sec);
-    char mid[64];
-    snprintf(mid, sizeof mid, "-%04d%02d%02dT%02d%02d%02dZ-%06llu", y, mo, d, h, mi, sec,
-             (unsigned long long)seq);
-    size_t n = strlen(s->dir) + 1 + strlen(s->stem) + strlen(mid) + strlen(s->ext) + 1;
-    char *p = malloc(n);
-    if (p != NULL)
-        snprintf(p, n, "%s/%s%s%s", s->dir, s->stem, mid, s->ext);
-    return p;
-}
-
-/* Directory scan results. */
-struct rot {
-    uint64_t seq;
-    int variant;
-    char *name;
-};
-
-struct scan {
-    const struct fsink *s;
-    uint64_t max_seq;
-    struct rot *rots; /* rotated files: plain, .zst and leftover .zst.tmp */
-    size_t n, cap;
-    int oom;
-};
-
-static void scan_one(const char *name, void *arg)
-{
-    struct scan *sc = arg;
-    uint64_t seq;
-    int variant;
-    if (!parse_rotated(sc->s, name, &seq, &variant))
-        return;
-    if (seq > sc->max_seq)
-        sc->max_seq = seq;
-    if (sc->n == sc->cap) {
-        size_t nc = sc->cap ? sc->cap * 2 : 16;
-        struct rot *na = realloc(sc->rots, nc * sizeof *na);
-        if (na == NULL) {
-            sc->oom = 1;
-            return;
-        }
-        sc->rots = na;
-        sc->cap = nc;
-    }
-    char *d = dupn(name, strlen(name));
-    if (d == NULL) {
-        sc->oom = 1;
-        return;
-    }
-    sc->rots[sc->n].seq = seq;
-    sc->rots[sc->n].variant = variant;
-    sc->rots[sc->n].name = d;
-    sc->n++;
-}
-
-static void scan_free(struct scan *sc)
-{
-    for (size_t k = 0; k < sc->n; k++)
-        free(sc->rots[k].name);
-    free(sc->rots);
-}
-
-static int cmp_rot(const void *a, const void *b)
-{
-    const struct rot *x = a, *y = b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    struct fsink *s = ctx;
+    if (psup_exists(path))
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "cannot remove old file %s", path);
 }
 
 /*
@@ -320,43 +116,7 @@ static int cmp_rot(const void *a, const void *b)
  */
 static void prune(struct fsink *s)
 {
-    if (s->keep == 0)
-        return;
-    struct scan sc;
-    memset(&sc, 0, sizeof sc);
-    sc.s = s;
-    if (fos_list_dir(s->dir, scan_one, &sc) != 0 || sc.oom) {
-        scan_free(&sc);
-        return;
-    }
-    if (sc.n > 1)
-        qsort(sc.rots, sc.n, sizeof *sc.rots, cmp_rot);
-    size_t distinct = 0;
-    for (size_t k = 0; k < sc.n; k++)
-        if (sc.rots[k].variant != 2 && (k == 0 || sc.rots[k].seq != sc.rots[k - 1].seq))
-            distinct++;
-    size_t drop = distinct > s->keep ? distinct - s->keep : 0;
-    if (drop > 0) {
-        /* The drop-th oldest distinct sequence number is the last one deleted. */
-        uint64_t cutoff = 0;
-        size_t seen = 0;
-        for (size_t k = 0; k < sc.n && seen < drop; k++) {
-            if (sc.rots[k].variant == 2 || (seen > 0 && sc.rots[k].seq == cutoff))
-                continue;
-            cutoff = sc.rots[k].seq;
-            seen++;
-        }
-        for (size_t k = 0; k < sc.n && sc.rots[k].seq <= cutoff; k++) {
-            if (sc.rots[k].variant == 2)
-                continue;
-            char *p = join3(s->dir, "/", sc.rots[k].name);
-            if (p != NULL && fos_unlink(p) != 0 && fos_exists(p))
-                etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "cannot remove old file %s",
-                             p);
-            free(p);
-        }
-    }
-    scan_free(&sc);
+    psup_rot_prune(&s->rot, s->keep, prune_failed, s);
 }
 
 /* ---- compression worker ------------------------------------------------------------ */
@@ -365,14 +125,14 @@ static void log_io(struct fsink *s, int level, const char *what, const char *pat
 {
     char eb[128];
     etwhost_logf(s->api, s->h, level, "cannot %s %s: %s", what, path,
-                 errtext(e, eb, sizeof eb));
+                 psup_strerror(e, eb, sizeof eb));
 }
 
 static int compress_one(struct fsink *s, const char *src)
 {
-    char *dst = join3(src, ".zst", "");
-    char *tmp = join3(src, ".zst.tmp", "");
-    fos_file in = {FOS_NO_FILE}, out = {FOS_NO_FILE};
+    char *dst = psup_join3(src, ".zst", "");
+    char *tmp = psup_join3(src, ".zst.tmp", "");
+    psup_file in = {PSUP_NO_FILE, 0}, out = {PSUP_NO_FILE, 0};
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
     size_t isz = ZSTD_CStreamInSize(), osz = ZSTD_CStreamOutSize();
     char *ib = malloc(isz), *ob = malloc(osz);
@@ -382,15 +142,15 @@ static int compress_one(struct fsink *s, const char *src)
         etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "out of memory compressing %s", src);
         goto done;
     }
-    if ((e = fos_open_read(src, &in)) != 0) {
+    if ((e = psup_open_read(src, &in)) != 0) {
         /* Pruned before its turn came: nothing to do. */
-        if (!fos_exists(src))
+        if (!psup_exists(src))
             rc = 0;
         else
             log_io(s, ETWHOST_LOG_WARN, "read", src, e);
         goto done;
     }
-    if ((e = fos_open_write_new(tmp, &out)) != 0) {
+    if ((e = psup_open_write_new(tmp, &out)) != 0) {
         log_io(s, ETWHOST_LOG_WARN, "create", tmp, e);
         goto done;
     }
@@ -398,7 +158,7 @@ static int compress_one(struct fsink *s, const char *src)
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
     for (;;) {
         size_t got;
-        if ((e = fos_read(&in, ib, isz, &got)) != 0) {
+        if ((e = psup_read(&in, ib, isz, &got)) != 0) {
             log_io(s, ETWHOST_LOG_WARN, "read", src, e);
             goto done;
         }
@@ -414,7 +174,7 @@ static int compress_one(struct fsink *s, const char *src)
                 goto done;
             }
             size_t wr;
-            if (zout.pos > 0 && (e = fos_write(&out, ob, zout.pos, &wr)) != 0) {
+            if (zout.pos > 0 && (e = psup_write(&out, ob, zout.pos, &wr)) != 0) {
                 log_io(s, ETWHOST_LOG_WARN, "write", tmp, e);
                 goto done;
             }
@@ -423,27 +183,27 @@ static int compress_one(struct fsink *s, const char *src)
         if (got == 0)
             break;
     }
-    if (s->fsync_mode != FSYNC_NEVER && (e = fos_sync(&out)) != 0) {
+    if (s->fsync_mode != FSYNC_NEVER && (e = psup_sync(&out)) != 0) {
         log_io(s, ETWHOST_LOG_WARN, "sync", tmp, e);
         goto done;
     }
-    fos_close(&out);
+    psup_close(&out);
     what = "rename";
-    if ((e = fos_rename(tmp, dst)) != 0) {
+    if ((e = psup_rename(tmp, dst)) != 0) {
         log_io(s, ETWHOST_LOG_WARN, what, tmp, e);
         goto done;
     }
-    fos_close(&in);
-    if ((e = fos_unlink(src)) != 0)
+    psup_close(&in);
+    if ((e = psup_unlink(src)) != 0)
         log_io(s, ETWHOST_LOG_WARN, "remove", src, e);
     if (s->fsync_mode != FSYNC_NEVER)
-        fos_sync_dir(s->dir);
+        psup_sync_dir(s->rot.dir);
     rc = 1;
 done:
-    fos_close(&in);
-    fos_close(&out);
+    psup_close(&in);
+    psup_close(&out);
     if (rc < 0 && tmp != NULL)
-        fos_unlink(tmp);
+        psup_unlink(tmp);
     ZSTD_freeCCtx(cctx);
     free(ib);
     free(ob);
@@ -456,37 +216,37 @@ static void worker_main(void *arg)
 {
     struct fsink *s = arg;
     prune(s);
-    fos_lock(s->w);
+    psup_lock(s->w);
     for (;;) {
         while (s->qn == 0 && !s->w_stop)
-            fos_wait(s->w, 1000);
+            psup_wait(s->w, 1000);
         if (s->qn == 0)
             break;
         char *src = s->queue[0];
         memmove(s->queue, s->queue + 1, (s->qn - 1) * sizeof *s->queue);
         s->qn--;
-        fos_unlock(s->w);
+        psup_unlock(s->w);
         int rc = compress_one(s, src);
         prune(s);
         free(src);
-        fos_lock(s->w);
+        psup_lock(s->w);
         if (rc > 0)
             s->compressed++;
         else if (rc < 0)
             s->compress_errors++;
     }
-    fos_unlock(s->w);
+    psup_unlock(s->w);
 }
 
 /* Hand a rotated file to the worker (takes ownership of path). */
 static void enqueue(struct fsink *s, char *path)
 {
-    fos_lock(s->w);
+    psup_lock(s->w);
     if (s->qn == s->qcap) {
         size_t nc = s->qcap ? s->qcap * 2 : 8;
         char **nq = realloc(s->queue, nc * sizeof *nq);
         if (nq == NULL) {
-            fos_unlock(s->w);
+            psup_unlock(s->w);
             etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
                          "out of memory; %s stays uncompressed", path);
             free(path);
@@ -496,19 +256,19 @@ static void enqueue(struct fsink *s, char *path)
         s->qcap = nc;
     }
     s->queue[s->qn++] = path;
-    fos_signal(s->w);
-    fos_unlock(s->w);
+    psup_signal(s->w);
+    psup_unlock(s->w);
 }
 
 static void stop_worker(struct fsink *s)
 {
     if (!s->w_started)
         return;
-    fos_lock(s->w);
+    psup_lock(s->w);
     s->w_stop = 1;
-    fos_signal(s->w);
-    fos_unlock(s->w);
-    fos_worker_join(s->w);
+    psup_signal(s->w);
+    psup_unlock(s->w);
+    psup_worker_join(s->w);
     s->w_started = 0;
 }
 
@@ -517,7 +277,7 @@ static void stop_worker(struct fsink *s)
 static void note_ok(struct fsink *s)
 {
     if (s->failing) {
-        uint64_t secs = (fos_monotonic_ns() - s->fail_since) / 1000000000u;
+        uint64_t secs = (psup_monotonic_ns() - s->fail_since) / 1000000000u;
         etwhost_logf(s->api, s->h, ETWHOST_LOG_INFO,
                      "writing to %s again after %llu s of errors", s->path,
                      (unsigned long long)secs);
@@ -529,27 +289,27 @@ static void note_ok(struct fsink *s)
 static etwhost_status io_failed(struct fsink *s, const char *what, int e)
 {
     char eb[128];
-    uint64_t now = fos_monotonic_ns();
+    uint64_t now = psup_monotonic_ns();
     s->write_errors++;
     if (s->c_err >= 0)
         s->api->counter_add(s->h, s->c_err, 1);
     if (!s->failing || e != s->last_err)
         etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN, "cannot %s %s: %s; will retry", what,
-                     s->path, errtext(e, eb, sizeof eb));
+                     s->path, psup_strerror(e, eb, sizeof eb));
     if (!s->failing) {
         s->failing = 1;
         s->fail_since = now;
     }
     s->last_err = e;
     if (s->is_open) {
-        fos_close(&s->f);
+        psup_close(&s->f);
         s->is_open = 0;
     }
     if (s->fail_after_ns > 0 && now - s->fail_since >= s->fail_after_ns) {
         etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR,
                      "giving up on %s after %llu s of write errors (last: %s)", s->path,
                      (unsigned long long)(s->fail_after_ns / 1000000000u),
-                     errtext(e, eb, sizeof eb));
+                     psup_strerror(e, eb, sizeof eb));
         s->fatal = 1;
         return ETWHOST_ERR_FATAL;
     }
@@ -561,18 +321,18 @@ static int open_live(struct fsink *s, int *err)
 {
     if (s->is_open)
         return 0;
-    int e = fos_open_append(s->path, &s->f, &s->size, &s->regular);
+    int e = psup_open_append(s->path, &s->f, &s->size, &s->regular);
     if (e != 0) {
         *err = e;
         return -1;
     }
     s->is_open = 1;
-    s->opened_ns = fos_monotonic_ns();
+    s->opened_ns = psup_monotonic_ns();
     if (s->regular && s->size > 0 && s->carry_len == 0) {
         unsigned char last;
-        if (fos_last_byte(&s->f, s->size, &last) == 0 && last != '\n') {
+        if (psup_last_byte(&s->f, s->size, &last) == 0 && last != '\n') {
             size_t wr;
-            if ((e = fos_write(&s->f, "\n", 1, &wr)) != 0) {
+            if ((e = psup_write(&s->f, "\n", 1, &wr)) != 0) {
                 *err = e;
                 return -1;
             }
@@ -592,7 +352,7 @@ static int write_carry(struct fsink *s, int *err)
     if (s->carry_len == 0)
         return 0;
     size_t wr = 0;
-    int e = fos_write(&s->f, s->carry, s->carry_len, &wr);
+    int e = psup_write(&s->f, s->carry, s->carry_len, &wr);
     s->size += wr;
     s->bytes += wr;
     memmove(s->carry, s->carry + wr, s->carry_len - wr);
@@ -606,22 +366,22 @@ static int write_carry(struct fsink *s, int *err)
 
 static void rotate(struct fsink *s)
 {
-    uint64_t now = fos_monotonic_ns();
+    uint64_t now = psup_monotonic_ns();
     if (now < s->rotate_blocked_until)
         return;
     if (s->fsync_mode != FSYNC_NEVER)
-        fos_sync(&s->f);
+        psup_sync(&s->f);
     /*
      * Never rename over an existing file: another instance on the same path
      * (briefly, during a configuration reload) may have used this number.
      */
     char *dst = NULL;
     for (int tries = 0; tries < 1000; tries++) {
-        dst = rotated_path(s, s->next_seq);
+        dst = psup_rot_path(&s->rot, s->next_seq);
         if (dst == NULL)
             return;
-        char *z = join3(dst, ".zst", "");
-        int taken = fos_exists(dst) || (z != NULL && fos_exists(z));
+        char *z = psup_join3(dst, ".zst", "");
+        int taken = psup_exists(dst) || (z != NULL && psup_exists(z));
         free(z);
         if (!taken)
             break;
@@ -632,9 +392,9 @@ static void rotate(struct fsink *s)
     if (dst == NULL)
         return;
     /* Closed first: Windows cannot rename an open file.  On failure we reopen it. */
-    fos_close(&s->f);
+    psup_close(&s->f);
     s->is_open = 0;
-    int e = fos_rename(s->path, dst);
+    int e = psup_rename(s->path, dst);
     if (e != 0) {
         log_io(s, ETWHOST_LOG_WARN, "rotate (rename)", s->path, e);
         etwhost_logf(s->api, s->h, ETWHOST_LOG_WARN,
@@ -648,7 +408,7 @@ static void rotate(struct fsink *s)
     if (s->c_rot >= 0)
         s->api->counter_add(s->h, s->c_rot, 1);
     if (s->fsync_mode != FSYNC_NEVER)
-        fos_sync_dir(s->dir);
+        psup_sync_dir(s->rot.dir);
     if (s->compress) {
         enqueue(s, dst);
     } else {
@@ -660,7 +420,7 @@ static void rotate(struct fsink *s)
 static int age_due(const struct fsink *s)
 {
     return s->rotate_ns > 0 && s->is_open && s->size > 0 &&
-           fos_monotonic_ns() - s->opened_ns >= s->rotate_ns;
+           psup_monotonic_ns() - s->opened_ns >= s->rotate_ns;
 }
 
 static int grow(struct fsink *s, size_t need, uint32_t nlines)
@@ -695,9 +455,9 @@ static int grow(struct fsink *s, size_t need, uint32_t nlines)
 static int write_chunk(struct fsink *s, size_t len, uint32_t nl, uint32_t *lines_done, int *err)
 {
     size_t wr = 0;
-    int e = fos_write(&s->f, s->buf, len, &wr);
+    int e = psup_write(&s->f, s->buf, len, &wr);
     if (e == 0 && s->fsync_mode == FSYNC_ALWAYS)
-        e = fos_sync(&s->f);
+        e = psup_sync(&s->f);
     if (e == 0) {
         s->size += len;
         s->bytes += len;
@@ -711,8 +471,8 @@ static int write_chunk(struct fsink *s, size_t len, uint32_t nl, uint32_t *lines
     if (wr > good) {
         uint64_t cur;
         size_t extra = wr - good;
-        if (s->regular && fos_size(&s->f, &cur) == 0 && cur >= extra &&
-            fos_truncate(&s->f, cur - extra) == 0) {
+        if (s->regular && psup_fsize(&s->f, &cur) == 0 && cur >= extra &&
+            psup_truncate(&s->f, cur - extra) == 0) {
             s->size = cur - extra;
         } else {
             /* The torn line is in the file; the rest of it must follow before anything else. */
@@ -792,7 +552,7 @@ static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *c
                 s->size + len + line > s->rotate_bytes) {
                 if (len > 0)
                     break; /* write what fits; the next round rotates */
-                if (fos_monotonic_ns() >= s->rotate_blocked_until) {
+                if (psup_monotonic_ns() >= s->rotate_blocked_until) {
                     need_rotate = 1;
                     break;
                 }
@@ -834,7 +594,7 @@ static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *c
             return io_failed(s, "write", e);
         i = j;
     }
-    if (s->fsync_mode == FSYNC_BATCH && (e = fos_sync(&s->f)) != 0)
+    if (s->fsync_mode == FSYNC_BATCH && (e = psup_sync(&s->f)) != 0)
         return io_failed(s, "sync", e);
     note_ok(s);
     return ETWHOST_OK;
@@ -857,7 +617,7 @@ static etwhost_status ETWHOST_CALL file_flush(void *inst)
         if (open_live(s, &e) != 0)
             return io_failed(s, "open", e);
     }
-    if (s->is_open && s->fsync_mode >= FSYNC_BATCH && (e = fos_sync(&s->f)) != 0)
+    if (s->is_open && s->fsync_mode >= FSYNC_BATCH && (e = psup_sync(&s->f)) != 0)
         return io_failed(s, "sync", e);
     return ETWHOST_OK;
 }
@@ -870,12 +630,12 @@ static etwhost_status ETWHOST_CALL file_close(void *inst, char *err, size_t err_
     if (s->carry_len > 0 && !s->fatal && open_live(s, &e) == 0)
         write_carry(s, &e);
     if (s->is_open) {
-        if (s->fsync_mode != FSYNC_NEVER && (e = fos_sync(&s->f)) != 0) {
+        if (s->fsync_mode != FSYNC_NEVER && (e = psup_sync(&s->f)) != 0) {
             char eb[128];
             rc = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "cannot sync %s: %s", s->path,
-                              errtext(e, eb, sizeof eb));
+                              psup_strerror(e, eb, sizeof eb));
         }
-        fos_close(&s->f);
+        psup_close(&s->f);
         s->is_open = 0;
     }
     /* Compress what was rotated so far before the plugin may be unloaded. */
@@ -894,15 +654,13 @@ static void ETWHOST_CALL file_destroy(void *inst)
         return;
     stop_worker(s);
     if (s->is_open)
-        fos_close(&s->f);
+        psup_close(&s->f);
     for (size_t k = 0; k < s->qn; k++)
         free(s->queue[k]);
     free(s->queue);
-    fos_worker_free(s->w);
+    psup_worker_free(s->w);
     free(s->path);
-    free(s->dir);
-    free(s->stem);
-    free(s->ext);
+    psup_rot_free(&s->rot);
     free(s->buf);
     free(s->ends);
     free(s->carry);
@@ -935,11 +693,11 @@ static etwhost_status ETWHOST_CALL file_stats(void *inst, char *buf, size_t cap,
     char tmp[4096];
     size_t pos = 0;
     uint64_t compressed, cerrs, pending;
-    fos_lock(s->w);
+    psup_lock(s->w);
     compressed = s->compressed;
     cerrs = s->compress_errors;
     pending = s->qn;
-    fos_unlock(s->w);
+    psup_unlock(s->w);
     pos = (size_t)snprintf(tmp, sizeof tmp, "{\"path\":\"");
     pos = json_str(tmp, sizeof tmp, pos, s->path);
     int n = snprintf(tmp + (pos < sizeof tmp ? pos : sizeof tmp - 1),
@@ -967,16 +725,14 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
                                                const etwhost_config *cfg, void **out_inst,
                                                char *err, size_t err_len)
 {
-    static const struct unit size_units[] = {{"", 1},
-                                             {"K", 1024ull},
-                                             {"M", 1024ull * 1024},
-                                             {"G", 1024ull * 1024 * 1024},
-                                             {"KiB", 1024ull},
-                                             {"MiB", 1024ull * 1024},
-                                             {"GiB", 1024ull * 1024 * 1024},
-                                             {NULL, 0}};
-    static const struct unit time_units[] = {{"", 1},      {"s", 1},         {"m", 60},
-                                             {"h", 3600},  {"d", 86400},     {NULL, 0}};
+    static const struct psup_unit size_units[] = {{"", 1},
+                                                  {"K", 1024ull},
+                                                  {"M", 1024ull * 1024},
+                                                  {"G", 1024ull * 1024 * 1024},
+                                                  {"KiB", 1024ull},
+                                                  {"MiB", 1024ull * 1024},
+                                                  {"GiB", 1024ull * 1024 * 1024},
+                                                  {NULL, 0}};
     static const char *const compress_values[] = {"none", "zstd", NULL};
     static const char *const fsync_values[] = {"never", "rotate", "batch", "always", NULL};
     etwhost_status rc;
@@ -992,7 +748,7 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
     if (rc != ETWHOST_OK || plen == 0 || memchr(path, '\0', plen) != NULL)
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
                             "path: expected a non-empty file path string");
-    if (is_sep(path[plen - 1]))
+    if (psup_is_sep(path[plen - 1]))
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
                             "path: \"%s\" names a directory; give a file name", path);
 
@@ -1001,7 +757,7 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
     s->h = h;
     s->api = api;
-    s->f.h = FOS_NO_FILE;
+    s->f.h = PSUP_NO_FILE;
     s->keep = 10;
     s->level = 3;
     s->fsync_mode = FSYNC_ROTATE;
@@ -1009,16 +765,16 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
 
     uint64_t rotate_s = 0, keep = 10, fail_s = 0;
     int64_t level = 3;
-    if ((rc = get_amount(api, cfg, "rotate_bytes", size_units, "64M", &s->rotate_bytes, err,
-                         err_len)) != ETWHOST_OK ||
-        (rc = get_amount(api, cfg, "rotate_seconds", time_units, "1h", &rotate_s, err,
-                         err_len)) != ETWHOST_OK ||
-        (rc = get_amount(api, cfg, "fail_after_seconds", time_units, "10m", &fail_s, err,
-                         err_len)) != ETWHOST_OK ||
-        (rc = get_choice(api, cfg, "compress", compress_values, &s->compress, err, err_len)) !=
-            ETWHOST_OK ||
-        (rc = get_choice(api, cfg, "fsync", fsync_values, &s->fsync_mode, err, err_len)) !=
-            ETWHOST_OK)
+    if ((rc = psup_get_amount(api, cfg, "rotate_bytes", size_units, "64M", &s->rotate_bytes,
+                              err, err_len)) != ETWHOST_OK ||
+        (rc = psup_get_amount(api, cfg, "rotate_seconds", psup_time_units, "1h", &rotate_s, err,
+                              err_len)) != ETWHOST_OK ||
+        (rc = psup_get_amount(api, cfg, "fail_after_seconds", psup_time_units, "10m", &fail_s,
+                              err, err_len)) != ETWHOST_OK ||
+        (rc = psup_get_choice(api, cfg, "compress", compress_values, &s->compress, err,
+                              err_len)) != ETWHOST_OK ||
+        (rc = psup_get_choice(api, cfg, "fsync", fsync_values, &s->fsync_mode, err,
+                              err_len)) != ETWHOST_OK)
         goto fail;
     int64_t kv;
     rc = api->config_get_i64(cfg, "keep", &kv);
@@ -1058,25 +814,18 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
     s->fail_after_ns = fail_s * 1000000000u;
 
     /* Split path into directory, stem and extension for rotated names. */
-    s->path = dupn(path, plen);
-    size_t b = plen;
-    while (b > 0 && !is_sep(path[b - 1]))
-        b--;
-    s->dir = b == 0 ? dupn(".", 1) : b == 1 ? dupn(path, 1) : dupn(path, b - 1);
-    const char *base = path + b;
-    const char *dot = strrchr(base, '.');
-    if (dot == NULL || dot == base)
-        dot = path + plen;
-    s->stem = dupn(base, (size_t)(dot - base));
-    s->ext = dupn(dot, (size_t)(path + plen - dot));
-    s->w = fos_worker_new();
-    if (s->path == NULL || s->dir == NULL || s->stem == NULL || s->ext == NULL || s->w == NULL) {
+    s->path = psup_dupn(path, plen);
+    int rot_ok = psup_rot_init(&s->rot, path, plen) == 0;
+    s->rot.variants = rot_variants;
+    s->rot.temp_variant = VAR_ZST_TMP;
+    s->w = psup_worker_new();
+    if (s->path == NULL || !rot_ok || s->w == NULL) {
         rc = etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!fos_is_dir(s->dir)) {
+    if (!psup_is_dir(s->rot.dir)) {
         rc = etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
-                          "path: directory \"%s\" does not exist (create it first)", s->dir);
+                          "path: directory \"%s\" does not exist (create it first)", s->rot.dir);
         goto fail;
     }
 
@@ -1084,35 +833,33 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
     if (open_live(s, &e) != 0) {
         char eb[128];
         rc = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "path: cannot open \"%s\": %s", s->path,
-                          errtext(e, eb, sizeof eb));
+                          psup_strerror(e, eb, sizeof eb));
         goto fail;
     }
 
     /* Continue the rotation sequence; finish what an earlier run left uncompressed. */
-    struct scan sc;
-    memset(&sc, 0, sizeof sc);
-    sc.s = s;
-    fos_list_dir(s->dir, scan_one, &sc);
+    struct psup_rot_list sc;
+    psup_rot_scan(&s->rot, &sc);
     s->next_seq = sc.max_seq + 1;
     for (size_t k = 0; k < sc.n; k++) {
-        char *p = join3(s->dir, "/", sc.rots[k].name);
+        char *p = psup_join3(s->rot.dir, "/", sc.v[k].name);
         if (p == NULL)
             continue;
-        if (sc.rots[k].variant == 2) {
-            fos_unlink(p);
+        if (sc.v[k].variant == VAR_ZST_TMP) {
+            psup_unlink(p);
             free(p);
-        } else if (sc.rots[k].variant == 0 && s->compress) {
+        } else if (sc.v[k].variant == VAR_PLAIN && s->compress) {
             enqueue(s, p);
         } else {
             free(p);
         }
     }
-    scan_free(&sc);
+    psup_rot_list_free(&sc);
     if (s->compress) {
-        if ((e = fos_worker_start(s->w, worker_main, s)) != 0) {
+        if ((e = psup_worker_start(s->w, worker_main, s)) != 0) {
             char eb[128];
             rc = etwhost_errf(err, err_len, ETWHOST_ERR, "cannot start the compression thread: %s",
-                              errtext(e, eb, sizeof eb));
+                              psup_strerror(e, eb, sizeof eb));
             goto fail;
         }
         s->w_started = 1;

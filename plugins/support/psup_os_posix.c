@@ -1,5 +1,5 @@
 /*
- * file_os_posix: file_os.h for POSIX systems.
+ * psup_os_posix: psup_os.h for POSIX systems.
  */
 #if !defined(_WIN32)
 
@@ -17,14 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file_os.h"
+#include "psup_os.h"
 
-static int fd_of(const fos_file *f)
+static int fd_of(const psup_file *f)
 {
     return (int)f->h;
 }
 
-int fos_open_append(const char *path, fos_file *f, uint64_t *size, int *regular)
+int psup_open_append(const char *path, psup_file *f, uint64_t *size, int *regular)
 {
     int fd;
     do {
@@ -47,59 +47,77 @@ int fos_open_append(const char *path, fos_file *f, uint64_t *size, int *regular)
         return EISDIR;
     }
     f->h = fd;
+    f->append = 1;
     *size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     *regular = S_ISREG(st.st_mode);
     return 0;
 }
 
-int fos_open_read(const char *path, fos_file *f)
+int psup_open_read(const char *path, psup_file *f)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno;
     f->h = fd;
+    f->append = 0;
     return 0;
 }
 
-int fos_open_write_new(const char *path, fos_file *f)
+int psup_open_write_new(const char *path, psup_file *f)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno;
     f->h = fd;
+    f->append = 0;
     return 0;
 }
 
-void fos_close(fos_file *f)
+int psup_create_new(const char *path, psup_file *f)
 {
-    if (f->h != FOS_NO_FILE)
-        close(fd_of(f));
-    f->h = FOS_NO_FILE;
+    int fd;
+    do {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return errno;
+    f->h = fd;
+    f->append = 0;
+    return 0;
 }
 
-int fos_write(fos_file *f, const void *buf, size_t len, size_t *written)
+void psup_close(psup_file *f)
+{
+    if (f->h != PSUP_NO_FILE)
+        close(fd_of(f));
+    f->h = PSUP_NO_FILE;
+}
+
+int psup_write(psup_file *f, const void *buf, size_t len, size_t *written)
 {
     const char *p = buf;
     size_t done = 0;
+    int rc = 0;
     while (done < len) {
         ssize_t n = write(fd_of(f), p + done, len - done);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            *written = done;
-            return errno;
+            rc = errno;
+            break;
         }
         if (n == 0) {
-            *written = done;
-            return EIO;
+            rc = EIO;
+            break;
         }
         done += (size_t)n;
     }
-    *written = done;
-    return 0;
+    if (written != NULL)
+        *written = done;
+    return rc;
 }
 
-int fos_read(fos_file *f, void *buf, size_t len, size_t *got)
+int psup_read(psup_file *f, void *buf, size_t len, size_t *got)
 {
     for (;;) {
         ssize_t n = read(fd_of(f), buf, len);
@@ -112,7 +130,7 @@ int fos_read(fos_file *f, void *buf, size_t len, size_t *got)
     }
 }
 
-int fos_last_byte(fos_file *f, uint64_t size, unsigned char *out)
+int psup_last_byte(psup_file *f, uint64_t size, unsigned char *out)
 {
     if (size == 0)
         return EINVAL;
@@ -122,7 +140,7 @@ int fos_last_byte(fos_file *f, uint64_t size, unsigned char *out)
     return n < 0 ? errno : EIO;
 }
 
-int fos_size(fos_file *f, uint64_t *size)
+int psup_fsize(psup_file *f, uint64_t *size)
 {
     struct stat st;
     if (fstat(fd_of(f), &st) != 0)
@@ -131,12 +149,26 @@ int fos_size(fos_file *f, uint64_t *size)
     return 0;
 }
 
-int fos_truncate(fos_file *f, uint64_t size)
+int psup_path_size(const char *path, uint64_t *size)
 {
-    return ftruncate(fd_of(f), (off_t)size) == 0 ? 0 : errno;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno;
+    *size = (uint64_t)st.st_size;
+    return 0;
 }
 
-int fos_sync(fos_file *f)
+int psup_truncate(psup_file *f, uint64_t size)
+{
+    if (ftruncate(fd_of(f), (off_t)size) != 0)
+        return errno;
+    /* Files written without O_APPEND continue at the cut. */
+    if (lseek(fd_of(f), (off_t)size, SEEK_SET) < 0)
+        return errno;
+    return 0;
+}
+
+int psup_sync(psup_file *f)
 {
     if (fsync(fd_of(f)) == 0)
         return 0;
@@ -144,7 +176,7 @@ int fos_sync(fos_file *f)
     return errno == EINVAL || errno == EROFS ? 0 : errno;
 }
 
-int fos_sync_dir(const char *dir)
+int psup_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -154,29 +186,29 @@ int fos_sync_dir(const char *dir)
     return rc == EINVAL ? 0 : rc;
 }
 
-int fos_rename(const char *from, const char *to)
+int psup_rename(const char *from, const char *to)
 {
     return rename(from, to) == 0 ? 0 : errno;
 }
 
-int fos_unlink(const char *path)
+int psup_unlink(const char *path)
 {
     return unlink(path) == 0 ? 0 : errno;
 }
 
-int fos_exists(const char *path)
+int psup_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
 }
 
-int fos_is_dir(const char *dir)
+int psup_is_dir(const char *dir)
 {
     struct stat st;
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int fos_list_dir(const char *dir, void (*fn)(const char *name, void *arg), void *arg)
+int psup_list_dir(const char *dir, void (*fn)(const char *name, void *arg), void *arg)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -191,7 +223,7 @@ int fos_list_dir(const char *dir, void (*fn)(const char *name, void *arg), void 
     return 0;
 }
 
-void fos_utc_now(int *year, int *mon, int *day, int *hour, int *min, int *sec)
+void psup_utc_now(int *year, int *mon, int *day, int *hour, int *min, int *sec)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -204,26 +236,33 @@ void fos_utc_now(int *year, int *mon, int *day, int *hour, int *min, int *sec)
     *sec = tm.tm_sec;
 }
 
-uint64_t fos_monotonic_ns(void)
+int64_t psup_now_filetime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((int64_t)ts.tv_sec + 11644473600LL) * 10000000LL + ts.tv_nsec / 100;
+}
+
+uint64_t psup_monotonic_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int fos_is_nospace(int err)
-{
-    return err == ENOSPC || err == EDQUOT || err == EFBIG;
-}
-
-const char *fos_strerror(int err, char *buf, size_t cap)
+const char *psup_strerror(int err, char *buf, size_t cap)
 {
     if (strerror_r(err, buf, cap) != 0)
         snprintf(buf, cap, "error %d", err);
     return buf;
 }
 
-struct fos_worker {
+const char *psup_strerror_num(int err, char *buf, size_t cap)
+{
+    return psup_strerror(err, buf, cap);
+}
+
+struct psup_worker {
     pthread_t t;
     pthread_mutex_t m;
     pthread_cond_t c;
@@ -232,9 +271,9 @@ struct fos_worker {
     void *arg;
 };
 
-fos_worker *fos_worker_new(void)
+psup_worker *psup_worker_new(void)
 {
-    fos_worker *w = calloc(1, sizeof *w);
+    psup_worker *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;
     pthread_mutex_init(&w->m, NULL);
@@ -246,7 +285,7 @@ fos_worker *fos_worker_new(void)
     return w;
 }
 
-void fos_worker_free(fos_worker *w)
+void psup_worker_free(psup_worker *w)
 {
     if (w == NULL)
         return;
@@ -257,12 +296,12 @@ void fos_worker_free(fos_worker *w)
 
 static void *trampoline(void *p)
 {
-    fos_worker *w = p;
+    psup_worker *w = p;
     w->fn(w->arg);
     return NULL;
 }
 
-int fos_worker_start(fos_worker *w, void (*fn)(void *arg), void *arg)
+int psup_worker_start(psup_worker *w, void (*fn)(void *arg), void *arg)
 {
     w->fn = fn;
     w->arg = arg;
@@ -272,24 +311,24 @@ int fos_worker_start(fos_worker *w, void (*fn)(void *arg), void *arg)
     return rc;
 }
 
-void fos_worker_join(fos_worker *w)
+void psup_worker_join(psup_worker *w)
 {
     if (w->started)
         pthread_join(w->t, NULL);
     w->started = 0;
 }
 
-void fos_lock(fos_worker *w)
+void psup_lock(psup_worker *w)
 {
     pthread_mutex_lock(&w->m);
 }
 
-void fos_unlock(fos_worker *w)
+void psup_unlock(psup_worker *w)
 {
     pthread_mutex_unlock(&w->m);
 }
 
-void fos_wait(fos_worker *w, uint32_t ms)
+void psup_wait(psup_worker *w, uint32_t ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -302,12 +341,12 @@ void fos_wait(fos_worker *w, uint32_t ms)
     pthread_cond_timedwait(&w->c, &w->m, &ts);
 }
 
-void fos_signal(fos_worker *w)
+void psup_signal(psup_worker *w)
 {
     pthread_cond_broadcast(&w->c);
 }
 
 #else
 /* ISO C needs at least one declaration in a translation unit. */
-typedef int file_os_posix_unused;
+typedef int psup_os_posix_unused;
 #endif

@@ -1,5 +1,5 @@
 /*
- * file_os_win: file_os.h for Windows.  Paths are converted from UTF-8 to
+ * psup_os_win: psup_os.h for Windows.  Paths are converted from UTF-8 to
  * UTF-16 at each call; error numbers are GetLastError() codes.
  */
 #if defined(_WIN32)
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_os.h"
+#include "psup_os.h"
 
-static HANDLE h_of(const fos_file *f)
+static HANDLE h_of(const psup_file *f)
 {
     return (HANDLE)f->h;
 }
@@ -34,37 +34,54 @@ static wchar_t *wide(const char *s)
     return w;
 }
 
-static int open_w(const char *path, DWORD access, DWORD disposition, fos_file *f)
+/* New UTF-8 copy of a UTF-16 string (malloc); NULL on failure. */
+static char *narrow(const wchar_t *w)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return NULL;
+    char *s = malloc((size_t)n);
+    if (s != NULL && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) <= 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static int open_w(const char *path, DWORD access, DWORD share, DWORD disposition, psup_file *f)
 {
     wchar_t *w = wide(path);
     if (w == NULL)
         return ERROR_NO_UNICODE_TRANSLATION;
-    HANDLE h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                           NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE h = CreateFileW(w, access, share, NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
     DWORD e = GetLastError();
     free(w);
     if (h == INVALID_HANDLE_VALUE)
         return (int)e;
     f->h = (intptr_t)h;
+    f->append = 0;
     return 0;
 }
 
-int fos_open_append(const char *path, fos_file *f, uint64_t *size, int *regular)
+#define SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+
+int psup_open_append(const char *path, psup_file *f, uint64_t *size, int *regular)
 {
     /* GENERIC_WRITE (not FILE_APPEND_DATA alone) so that a torn line can be cut off;
      * every write seeks to the end first. */
-    int e = open_w(path, GENERIC_READ | GENERIC_WRITE, OPEN_ALWAYS, f);
+    int e = open_w(path, GENERIC_READ | GENERIC_WRITE, SHARE_ALL, OPEN_ALWAYS, f);
     if (e != 0)
-        e = open_w(path, GENERIC_WRITE, OPEN_ALWAYS, f);
+        e = open_w(path, GENERIC_WRITE, SHARE_ALL, OPEN_ALWAYS, f);
     if (e != 0)
         return e;
+    f->append = 1;
     *regular = GetFileType(h_of(f)) == FILE_TYPE_DISK;
     *size = 0;
     if (*regular) {
         LARGE_INTEGER sz;
         if (!GetFileSizeEx(h_of(f), &sz)) {
             e = (int)GetLastError();
-            fos_close(f);
+            psup_close(f);
             return e;
         }
         *size = (uint64_t)sz.QuadPart;
@@ -72,49 +89,60 @@ int fos_open_append(const char *path, fos_file *f, uint64_t *size, int *regular)
     return 0;
 }
 
-int fos_open_read(const char *path, fos_file *f)
+int psup_open_read(const char *path, psup_file *f)
 {
-    return open_w(path, GENERIC_READ, OPEN_EXISTING, f);
+    return open_w(path, GENERIC_READ, SHARE_ALL, OPEN_EXISTING, f);
 }
 
-int fos_open_write_new(const char *path, fos_file *f)
+int psup_open_write_new(const char *path, psup_file *f)
 {
-    return open_w(path, GENERIC_WRITE, CREATE_ALWAYS, f);
+    return open_w(path, GENERIC_WRITE, SHARE_ALL, CREATE_ALWAYS, f);
 }
 
-void fos_close(fos_file *f)
+int psup_create_new(const char *path, psup_file *f)
 {
-    if (f->h != FOS_NO_FILE)
+    /* Readers (etwhost archive info, a tail) may open the file while it grows; DELETE
+     * sharing lets rotation's clean-up remove an old file another process still reads. */
+    return open_w(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, CREATE_NEW, f);
+}
+
+void psup_close(psup_file *f)
+{
+    if (f->h != PSUP_NO_FILE)
         CloseHandle(h_of(f));
-    f->h = FOS_NO_FILE;
+    f->h = PSUP_NO_FILE;
 }
 
-int fos_write(fos_file *f, const void *buf, size_t len, size_t *written)
+int psup_write(psup_file *f, const void *buf, size_t len, size_t *written)
 {
     const char *p = buf;
     size_t done = 0;
-    LARGE_INTEGER zero;
-    zero.QuadPart = 0;
-    if (GetFileType(h_of(f)) == FILE_TYPE_DISK)
+    int rc = 0;
+    if (f->append && GetFileType(h_of(f)) == FILE_TYPE_DISK) {
+        LARGE_INTEGER zero;
+        zero.QuadPart = 0;
         SetFilePointerEx(h_of(f), zero, NULL, FILE_END);
+    }
     while (done < len) {
         DWORD chunk = len - done > 0x40000000u ? 0x40000000u : (DWORD)(len - done);
         DWORD n = 0;
         if (!WriteFile(h_of(f), p + done, chunk, &n, NULL)) {
-            *written = done + n;
-            return (int)GetLastError();
+            rc = (int)GetLastError();
+            done += n;
+            break;
         }
         if (n == 0) {
-            *written = done;
-            return ERROR_WRITE_FAULT;
+            rc = ERROR_WRITE_FAULT;
+            break;
         }
         done += n;
     }
-    *written = done;
-    return 0;
+    if (written != NULL)
+        *written = done;
+    return rc;
 }
 
-int fos_read(fos_file *f, void *buf, size_t len, size_t *got)
+int psup_read(psup_file *f, void *buf, size_t len, size_t *got)
 {
     DWORD n = 0;
     DWORD chunk = len > 0x40000000u ? 0x40000000u : (DWORD)len;
@@ -130,7 +158,7 @@ int fos_read(fos_file *f, void *buf, size_t len, size_t *got)
     return 0;
 }
 
-int fos_last_byte(fos_file *f, uint64_t size, unsigned char *out)
+int psup_last_byte(psup_file *f, uint64_t size, unsigned char *out)
 {
     if (size == 0)
         return ERROR_INVALID_PARAMETER;
@@ -144,7 +172,7 @@ int fos_last_byte(fos_file *f, uint64_t size, unsigned char *out)
     return n == 1 ? 0 : ERROR_HANDLE_EOF;
 }
 
-int fos_size(fos_file *f, uint64_t *size)
+int psup_fsize(psup_file *f, uint64_t *size)
 {
     LARGE_INTEGER sz;
     if (!GetFileSizeEx(h_of(f), &sz))
@@ -153,30 +181,46 @@ int fos_size(fos_file *f, uint64_t *size)
     return 0;
 }
 
-int fos_truncate(fos_file *f, uint64_t size)
+int psup_path_size(const char *path, uint64_t *size)
+{
+    wchar_t *w = wide(path);
+    if (w == NULL)
+        return ERROR_NO_UNICODE_TRANSLATION;
+    WIN32_FILE_ATTRIBUTE_DATA d;
+    BOOL ok = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+    DWORD e = GetLastError();
+    free(w);
+    if (!ok)
+        return (int)e;
+    *size = ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow;
+    return 0;
+}
+
+int psup_truncate(psup_file *f, uint64_t size)
 {
     LARGE_INTEGER pos;
     pos.QuadPart = (LONGLONG)size;
+    /* SetEndOfFile cuts at the file pointer, which then stays there for the next write. */
     if (!SetFilePointerEx(h_of(f), pos, NULL, FILE_BEGIN) || !SetEndOfFile(h_of(f)))
         return (int)GetLastError();
     return 0;
 }
 
-int fos_sync(fos_file *f)
+int psup_sync(psup_file *f)
 {
     if (GetFileType(h_of(f)) != FILE_TYPE_DISK)
         return 0;
     return FlushFileBuffers(h_of(f)) ? 0 : (int)GetLastError();
 }
 
-int fos_sync_dir(const char *dir)
+int psup_sync_dir(const char *dir)
 {
     /* NTFS journals renames itself; there is no directory handle to flush. */
     (void)dir;
     return 0;
 }
 
-int fos_rename(const char *from, const char *to)
+int psup_rename(const char *from, const char *to)
 {
     wchar_t *a = wide(from), *b = wide(to);
     int rc = 0;
@@ -189,7 +233,7 @@ int fos_rename(const char *from, const char *to)
     return rc;
 }
 
-int fos_unlink(const char *path)
+int psup_unlink(const char *path)
 {
     wchar_t *w = wide(path);
     if (w == NULL)
@@ -209,49 +253,49 @@ static DWORD attrs(const char *path)
     return a;
 }
 
-int fos_exists(const char *path)
+int psup_exists(const char *path)
 {
     return attrs(path) != INVALID_FILE_ATTRIBUTES;
 }
 
-int fos_is_dir(const char *dir)
+int psup_is_dir(const char *dir)
 {
     DWORD a = attrs(dir);
     return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
 }
 
-int fos_list_dir(const char *dir, void (*fn)(const char *name, void *arg), void *arg)
+int psup_list_dir(const char *dir, void (*fn)(const char *name, void *arg), void *arg)
 {
-    size_t n = strlen(dir);
-    char *pat = malloc(n + 3);
-    if (pat == NULL)
+    size_t l = strlen(dir);
+    char *pattern = malloc(l + 3);
+    if (pattern == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
-    memcpy(pat, dir, n);
-    memcpy(pat + n, "\\*", 3);
-    wchar_t *w = wide(pat);
-    free(pat);
+    memcpy(pattern, dir, l);
+    memcpy(pattern + l, "\\*", 3);
+    wchar_t *w = wide(pattern);
+    free(pattern);
     if (w == NULL)
         return ERROR_NO_UNICODE_TRANSLATION;
     WIN32_FIND_DATAW fd;
     HANDLE h = FindFirstFileW(w, &fd);
+    DWORD e = GetLastError();
     free(w);
-    if (h == INVALID_HANDLE_VALUE) {
-        DWORD e = GetLastError();
+    if (h == INVALID_HANDLE_VALUE)
         return e == ERROR_FILE_NOT_FOUND ? 0 : (int)e;
-    }
     do {
-        char name[MAX_PATH * 4];
-        if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, sizeof name, NULL, NULL) <= 0)
+        if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
             continue;
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-            continue;
-        fn(name, arg);
+        char *name = narrow(fd.cFileName);
+        if (name != NULL) {
+            fn(name, arg);
+            free(name);
+        }
     } while (FindNextFileW(h, &fd));
     FindClose(h);
     return 0;
 }
 
-void fos_utc_now(int *year, int *mon, int *day, int *hour, int *min, int *sec)
+void psup_utc_now(int *year, int *mon, int *day, int *hour, int *min, int *sec)
 {
     SYSTEMTIME st;
     GetSystemTime(&st);
@@ -263,7 +307,14 @@ void fos_utc_now(int *year, int *mon, int *day, int *hour, int *min, int *sec)
     *sec = st.wSecond;
 }
 
-uint64_t fos_monotonic_ns(void)
+int64_t psup_now_filetime(void)
+{
+    FILETIME ft;
+    GetSystemTimePreciseAsFileTime(&ft);
+    return (int64_t)(((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime);
+}
+
+uint64_t psup_monotonic_ns(void)
 {
     LARGE_INTEGER c, f;
     QueryPerformanceCounter(&c);
@@ -272,26 +323,41 @@ uint64_t fos_monotonic_ns(void)
     return q / fr * 1000000000u + q % fr * 1000000000u / fr;
 }
 
-int fos_is_nospace(int err)
+/* The system's text for err without the final period and line break (malloc), or NULL. */
+static char *system_text(int err)
 {
-    return err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL;
-}
-
-const char *fos_strerror(int err, char *buf, size_t cap)
-{
-    wchar_t w[256];
+    wchar_t w[512];
     DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
                              (DWORD)err, 0, w, sizeof w / sizeof w[0], NULL);
-    while (n > 0 && (w[n - 1] == L'\n' || w[n - 1] == L'\r' || w[n - 1] == L'.'))
+    while (n > 0 && (w[n - 1] == L'\n' || w[n - 1] == L'\r' || w[n - 1] == L' ' ||
+                     w[n - 1] == L'.'))
         w[--n] = 0;
-    if (n == 0 ||
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap),
-                            NULL, NULL) <= 0)
+    return n ? narrow(w) : NULL;
+}
+
+const char *psup_strerror(int err, char *buf, size_t cap)
+{
+    char *s = system_text(err);
+    if (s != NULL)
+        snprintf(buf, cap, "%s", s);
+    else
         snprintf(buf, cap, "Windows error %d", err);
+    free(s);
     return buf;
 }
 
-struct fos_worker {
+const char *psup_strerror_num(int err, char *buf, size_t cap)
+{
+    char *s = system_text(err);
+    if (s != NULL)
+        snprintf(buf, cap, "%s (error %d)", s, err);
+    else
+        snprintf(buf, cap, "Windows error %d", err);
+    free(s);
+    return buf;
+}
+
+struct psup_worker {
     HANDLE t;
     SRWLOCK m;
     CONDITION_VARIABLE c;
@@ -299,9 +365,9 @@ struct fos_worker {
     void *arg;
 };
 
-fos_worker *fos_worker_new(void)
+psup_worker *psup_worker_new(void)
 {
-    fos_worker *w = calloc(1, sizeof *w);
+    psup_worker *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;
     InitializeSRWLock(&w->m);
@@ -309,19 +375,19 @@ fos_worker *fos_worker_new(void)
     return w;
 }
 
-void fos_worker_free(fos_worker *w)
+void psup_worker_free(psup_worker *w)
 {
     free(w);
 }
 
 static unsigned __stdcall trampoline(void *p)
 {
-    fos_worker *w = p;
+    psup_worker *w = p;
     w->fn(w->arg);
     return 0;
 }
 
-int fos_worker_start(fos_worker *w, void (*fn)(void *arg), void *arg)
+int psup_worker_start(psup_worker *w, void (*fn)(void *arg), void *arg)
 {
     w->fn = fn;
     w->arg = arg;
@@ -333,7 +399,7 @@ int fos_worker_start(fos_worker *w, void (*fn)(void *arg), void *arg)
     return 0;
 }
 
-void fos_worker_join(fos_worker *w)
+void psup_worker_join(psup_worker *w)
 {
     if (w->t != NULL) {
         WaitForSingleObject(w->t, INFINITE);
@@ -342,27 +408,27 @@ void fos_worker_join(fos_worker *w)
     }
 }
 
-void fos_lock(fos_worker *w)
+void psup_lock(psup_worker *w)
 {
     AcquireSRWLockExclusive(&w->m);
 }
 
-void fos_unlock(fos_worker *w)
+void psup_unlock(psup_worker *w)
 {
     ReleaseSRWLockExclusive(&w->m);
 }
 
-void fos_wait(fos_worker *w, uint32_t ms)
+void psup_wait(psup_worker *w, uint32_t ms)
 {
     SleepConditionVariableSRW(&w->c, &w->m, ms, 0);
 }
 
-void fos_signal(fos_worker *w)
+void psup_signal(psup_worker *w)
 {
     WakeAllConditionVariable(&w->c);
 }
 
 #else
 /* ISO C needs at least one declaration in a translation unit. */
-typedef int file_os_win_unused;
+typedef int psup_os_win_unused;
 #endif
