@@ -304,6 +304,239 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
     return 0;
 }
 
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(ETWHOST_NO_SIMD)
+#include <emmintrin.h>
+
+/*
+ * 16 records x 16 columns: y[r] byte k = column k's byte of record r, in four
+ * rounds of unpacks (written out: the compiler keeps it all in registers).
+ */
+#define AR_UNPACK(kind, d0, d1, a, b) \
+    d0 = _mm_unpacklo_##kind(a, b);      \
+    d1 = _mm_unpackhi_##kind(a, b)
+
+static inline void transpose16(const uint8_t *src, size_t stride, uint8_t *dst, size_t dstride)
+{
+    __m128i x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15;
+    __m128i t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
+    x0 = _mm_loadu_si128((const __m128i *)(const void *)(src + 0 * stride));
+    x1 = _mm_loadu_si128((const __m128i *)(const void *)(src + 1 * stride));
+    x2 = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * stride));
+    x3 = _mm_loadu_si128((const __m128i *)(const void *)(src + 3 * stride));
+    x4 = _mm_loadu_si128((const __m128i *)(const void *)(src + 4 * stride));
+    x5 = _mm_loadu_si128((const __m128i *)(const void *)(src + 5 * stride));
+    x6 = _mm_loadu_si128((const __m128i *)(const void *)(src + 6 * stride));
+    x7 = _mm_loadu_si128((const __m128i *)(const void *)(src + 7 * stride));
+    x8 = _mm_loadu_si128((const __m128i *)(const void *)(src + 8 * stride));
+    x9 = _mm_loadu_si128((const __m128i *)(const void *)(src + 9 * stride));
+    x10 = _mm_loadu_si128((const __m128i *)(const void *)(src + 10 * stride));
+    x11 = _mm_loadu_si128((const __m128i *)(const void *)(src + 11 * stride));
+    x12 = _mm_loadu_si128((const __m128i *)(const void *)(src + 12 * stride));
+    x13 = _mm_loadu_si128((const __m128i *)(const void *)(src + 13 * stride));
+    x14 = _mm_loadu_si128((const __m128i *)(const void *)(src + 14 * stride));
+    x15 = _mm_loadu_si128((const __m128i *)(const void *)(src + 15 * stride));
+    /* rows k, k+1 of records 0..7 (t even) and 8..15 (t odd) */
+    AR_UNPACK(epi8, t0, t1, x0, x1);
+    AR_UNPACK(epi8, t2, t3, x2, x3);
+    AR_UNPACK(epi8, t4, t5, x4, x5);
+    AR_UNPACK(epi8, t6, t7, x6, x7);
+    AR_UNPACK(epi8, t8, t9, x8, x9);
+    AR_UNPACK(epi8, t10, t11, x10, x11);
+    AR_UNPACK(epi8, t12, t13, x12, x13);
+    AR_UNPACK(epi8, t14, t15, x14, x15);
+    /* rows 4q..4q+3 of records 4g..4g+3 in x[4q + g] */
+    AR_UNPACK(epi16, x0, x1, t0, t2);
+    AR_UNPACK(epi16, x2, x3, t1, t3);
+    AR_UNPACK(epi16, x4, x5, t4, t6);
+    AR_UNPACK(epi16, x6, x7, t5, t7);
+    AR_UNPACK(epi16, x8, x9, t8, t10);
+    AR_UNPACK(epi16, x10, x11, t9, t11);
+    AR_UNPACK(epi16, x12, x13, t12, t14);
+    AR_UNPACK(epi16, x14, x15, t13, t15);
+    /* rows 8h..8h+7 of records 2m, 2m+1 in t[8h + m] */
+    AR_UNPACK(epi32, t0, t1, x0, x4);
+    AR_UNPACK(epi32, t2, t3, x1, x5);
+    AR_UNPACK(epi32, t4, t5, x2, x6);
+    AR_UNPACK(epi32, t6, t7, x3, x7);
+    AR_UNPACK(epi32, t8, t9, x8, x12);
+    AR_UNPACK(epi32, t10, t11, x9, x13);
+    AR_UNPACK(epi32, t12, t13, x10, x14);
+    AR_UNPACK(epi32, t14, t15, x11, x15);
+    /* record 2m, 2m+1 */
+    AR_UNPACK(epi64, x0, x1, t0, t8);
+    AR_UNPACK(epi64, x2, x3, t1, t9);
+    AR_UNPACK(epi64, x4, x5, t2, t10);
+    AR_UNPACK(epi64, x6, x7, t3, t11);
+    AR_UNPACK(epi64, x8, x9, t4, t12);
+    AR_UNPACK(epi64, x10, x11, t5, t13);
+    AR_UNPACK(epi64, x12, x13, t6, t14);
+    AR_UNPACK(epi64, x14, x15, t7, t15);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 0 * dstride), x0);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 1 * dstride), x1);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 2 * dstride), x2);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 3 * dstride), x3);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 4 * dstride), x4);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 5 * dstride), x5);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 6 * dstride), x6);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 7 * dstride), x7);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 8 * dstride), x8);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 9 * dstride), x9);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 10 * dstride), x10);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 11 * dstride), x11);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 12 * dstride), x12);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 13 * dstride), x13);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 14 * dstride), x14);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 15 * dstride), x15);
+}
+#define AR_SSE2 1
+#else
+#define AR_SSE2 0
+#endif
+
+void ar_slim_rows(const uint8_t *cols, uint64_t n, uint64_t first, uint32_t cnt, uint8_t *out,
+                  unsigned tiles)
+{
+    uint32_t k = 0;
+#if AR_SSE2
+    /* 16 records x 16 columns per step; AR_SLIM is a multiple of 16. */
+    for (; k + 16 <= cnt; k += 16) {
+        for (uint32_t j = 0; j < AR_SLIM; j += 16)
+            if (tiles >> (j / 16) & 1u)
+                transpose16(cols + j * n + first + k, (size_t)n, out + (size_t)k * AR_SLIM + j,
+                        AR_SLIM);
+    }
+#endif
+    for (; k < cnt; k++)
+        for (uint32_t j = 0; j < AR_SLIM; j++)
+            out[(size_t)k * AR_SLIM + j] = cols[j * n + first + k];
+}
+
+int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_frame *f,
+                   const struct ar_block_meta *m, struct ar_cursor *c, const char **why)
+{
+    c->n = c->next = 0;
+    int rc = ar_frame_body(dctx, ddict, f, &c->body, &c->body_cap, why);
+    if (rc)
+        return rc;
+    uint64_t n = f->count, raw = f->raw, nt = m->ntemplates;
+    uint64_t tl = nt * AR_REC_FIXED;
+    if (n == 0 || nt == 0 || nt > 65535 || tl + n * AR_SLIM > raw) {
+        *why = n == 0 ? "block with no events" : "block smaller than its record headers";
+        return ERR_FORMAT;
+    }
+    if ((rc = ensure(&c->tcur, &c->tcur_cap, (size_t)nt * 2 * sizeof(uint64_t), why)))
+        return rc;
+    const uint8_t *tmpl = c->body;
+    for (uint64_t t = 0; t < nt; t++) {
+        const uint8_t *tp = tmpl + t * AR_REC_FIXED;
+        if (tp[0] != 1) {
+            *why = "record template with an unknown encoding version";
+            return ERR_FORMAT;
+        }
+        if (ar_r16(tp + 120) >= m->nprov) {
+            *why = "record names a provider the block does not list";
+            return ERR_FORMAT;
+        }
+        if (ar_r16(tp + 122) > m->nschemas) {
+            *why = "record names a schema the block does not list";
+            return ERR_FORMAT;
+        }
+    }
+    /* Per-template stream sizes, read a chunk of slim rows at a time. */
+    memset(c->tcur, 0, (size_t)nt * 2 * sizeof(uint64_t));
+    const uint8_t *cols = c->body + tl;
+    uint64_t xl = 0;
+    for (uint64_t i0 = 0; i0 < n; i0 += AR_CHUNK) {
+        uint32_t cnt = n - i0 < AR_CHUNK ? (uint32_t)(n - i0) : AR_CHUNK;
+        ar_slim_rows(cols, n, i0, cnt, c->slim, AR_TILES_INDEX);
+        for (uint32_t k = 0; k < cnt; k++) {
+            const uint8_t *sr = c->slim + (size_t)k * AR_SLIM;
+            uint32_t t = ar_r32(sr);
+            if (t >= nt) {
+                *why = "record names a template the block does not have";
+                return ERR_FORMAT;
+            }
+            c->tcur[2 * t] += ar_r32(sr + 68);
+            c->tcur[2 * t + 1] += ar_r32(sr + 72);
+            xl += ar_r32(sr + 76);
+        }
+    }
+    uint64_t pos = tl + n * AR_SLIM;
+    for (uint64_t t = 0; t < nt; t++) {
+        uint64_t l = c->tcur[2 * t];
+        c->tcur[2 * t] = pos;
+        pos += l;
+    }
+    for (uint64_t t = 0; t < nt; t++) {
+        uint64_t l = c->tcur[2 * t + 1];
+        c->tcur[2 * t + 1] = pos;
+        pos += l;
+    }
+    if (pos + xl != raw) {
+        *why = "record lengths do not add up to the block size";
+        return ERR_FORMAT;
+    }
+    c->xo = pos;
+    c->ts = c->rts = 0;
+    c->nt = (uint32_t)nt;
+    c->n = (uint32_t)n;
+    return 0;
+}
+
+uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t max)
+{
+    uint32_t left = c->n - c->next;
+    uint32_t cnt = left < max ? left : max;
+    if (cnt > AR_CHUNK)
+        cnt = AR_CHUNK;
+    if (cnt == 0)
+        return 0;
+    uint64_t tl = (uint64_t)c->nt * AR_REC_FIXED;
+    ar_slim_rows(c->body + tl, c->n, c->next, cnt, c->slim, AR_TILES_ALL);
+    for (uint32_t k = 0; k < cnt; k++) {
+        const uint8_t *sr = c->slim + (size_t)k * AR_SLIM;
+        uint32_t t = ar_r32(sr); /* checked when the block was opened */
+        struct ar_item *it = &items[k];
+        c->ts += ar_r64(sr + 20);
+        c->rts += ar_r64(sr + 28);
+        it->slim = sr;
+        it->tmpl = c->body + (size_t)t * AR_REC_FIXED;
+        it->t = t;
+        it->ts = c->ts;
+        it->rts = c->rts;
+        it->eo = c->tcur[2 * t];
+        it->dof = c->tcur[2 * t + 1];
+        it->xo = c->xo;
+        c->tcur[2 * t] += ar_r32(sr + 68);
+        c->tcur[2 * t + 1] += ar_r32(sr + 72);
+        c->xo += ar_r32(sr + 76);
+    }
+    c->next += cnt;
+    return cnt;
+}
+
+void ar_item_row(const struct ar_item *it, uint8_t *r)
+{
+    const uint8_t *sr = it->slim;
+    memcpy(r, it->tmpl, AR_REC_FIXED);
+    memcpy(r + 16, sr + 4, 16);  /* pid, tid, cpu, wpp sequence */
+    ar_w64(r + 32, it->ts);
+    ar_w64(r + 40, it->rts);
+    memcpy(r + 80, sr + 36, 32); /* activity, related */
+    memcpy(r + 112, sr + 68, 8); /* ext and data lengths */
+    memcpy(r + 124, sr + 76, 4); /* extra length */
+}
+
+void ar_cursor_free(struct ar_cursor *c)
+{
+    mem_free(c->body);
+    mem_free(c->tcur);
+    c->body = NULL;
+    c->tcur = NULL;
+    c->body_cap = c->tcur_cap = 0;
+    c->n = c->next = 0;
+}
+
 void ar_block_free(struct ar_block *b)
 {
     mem_free(b->rows);

@@ -132,4 +132,57 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
 
 void ar_block_free(struct ar_block *b);
 
+/*
+ * A block read in order, for the archive reader: opening decompresses and
+ * checks it as a whole (the same checks as ar_block_decode), and the
+ * records' fixed parts are then rebuilt AR_CHUNK at a time, so a block of a
+ * million events needs no per-record arrays.  Not thread-safe.
+ */
+#define AR_CHUNK 256u
+
+struct ar_cursor {
+    uint8_t *body;
+    size_t body_cap;
+    uint32_t n;      /* records in the block */
+    uint32_t next;   /* records rebuilt so far */
+    uint32_t nt;     /* templates */
+    uint64_t *tcur;  /* per template: ext and data cursors into body */
+    size_t tcur_cap;
+    uint64_t xo;     /* extra cursor */
+    uint64_t ts, rts; /* running timestamps */
+    uint8_t slim[AR_CHUNK * AR_SLIM];
+};
+
+/* Open f's block (meta m) for reading.  0, or ERR_FORMAT / ERR_NOMEM with why. */
+int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_frame *f,
+                   const struct ar_block_meta *m, struct ar_cursor *c, const char **why);
+
+/* One record of a block as the cursor hands it out. */
+struct ar_item {
+    const uint8_t *slim; /* its slim row (in the cursor; valid until the next call) */
+    const uint8_t *tmpl; /* its template (AR_REC_FIXED bytes of the body) */
+    uint32_t t;          /* template index */
+    uint64_t ts, rts;    /* absolute timestamps */
+    uint64_t eo, dof, xo; /* body offsets of its extended items, payload and extra bytes */
+};
+
+/* The next records (at most max <= AR_CHUNK) into items; how many, 0 after the last. */
+uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t max);
+
+/* An item's whole fixed part (template + slim row, absolute timestamps), AR_REC_FIXED bytes. */
+void ar_item_row(const struct ar_item *it, uint8_t *row);
+
+/*
+ * Slim rows of records first..first+cnt-1 (cnt <= AR_CHUNK) from the block's
+ * column layout (cols: AR_SLIM columns of n bytes) into out (AR_SLIM bytes
+ * per record).  tiles: bit t asks for bytes 16t..16t+15 of every row (others
+ * may be left unwritten).
+ */
+#define AR_TILES_ALL 0x1Fu
+#define AR_TILES_INDEX 0x11u /* template index and lengths (bytes 0..15, 64..79) */
+void ar_slim_rows(const uint8_t *cols, uint64_t n, uint64_t first, uint32_t cnt, uint8_t *out,
+                  unsigned tiles);
+
+void ar_cursor_free(struct ar_cursor *c);
+
 #endif

@@ -38,6 +38,16 @@ struct ar_dict {
     ZSTD_DDict *d;
 };
 
+/*
+ * A block's record template decoded once: records of the template differ
+ * only in the per-event fields of their slim rows and in their lengths.
+ */
+struct ar_tmpl {
+    struct record rec; /* every fixed member; the per-event ones are zero */
+    int whole;         /* holds a recorded WPP header: records take the general path */
+    int shortcuts;     /* names TraceLogging shortcuts (resolved per record) */
+};
+
 struct archive_reader {
     char *name;
     const uint8_t *base;
@@ -62,7 +72,11 @@ struct archive_reader {
 
     ZSTD_DCtx *dctx;
     struct ar_block_meta *meta;
-    struct ar_block blk;
+    struct ar_cursor blk;
+    struct ar_item items[AR_CHUNK]; /* the current chunk of the block's records */
+    uint32_t rn;                    /* items in it */
+    struct ar_tmpl *tmpls;          /* the block's templates, decoded */
+    size_t tmpls_cap;
     uint8_t *tmp;
     size_t tmp_cap;
     /* Current block. */
@@ -579,7 +593,8 @@ void archive_close(struct archive_reader *ar)
     arena_free(&ar->arena);
     ZSTD_freeDCtx(ar->dctx);
     mem_free(ar->meta);
-    ar_block_free(&ar->blk);
+    ar_cursor_free(&ar->blk);
+    mem_free(ar->tmpls);
     mem_free(ar->tmp);
     mem_free(ar->rawbuf);
     mem_free(ar->lprov);
@@ -636,13 +651,29 @@ static int load_block(struct archive_reader *ar)
         }
     }
     if (rc == 0)
-        rc = ar_block_decode(ar->dctx, dd, &f, ar->meta, &ar->blk, &why);
+        rc = ar_cursor_open(ar->dctx, dd, &f, ar->meta, &ar->blk, &why);
     if (rc == ERR_NOMEM)
         return rc;
     if (rc) {
         warnf(ar, b->offset, "block: %s (%u events skipped)", why, b->count);
         ar->st.bad_blocks++;
         return 1;
+    }
+    uint32_t nt = ar->meta->ntemplates;
+    if (nt > ar->tmpls_cap) {
+        struct ar_tmpl *nv = mem_realloc(ar->tmpls, (size_t)nt * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        ar->tmpls = nv;
+        ar->tmpls_cap = nt;
+    }
+    for (uint32_t t = 0; t < nt; t++) {
+        const uint8_t *tp = ar->blk.body + (size_t)t * AR_REC_FIXED;
+        struct ar_tmpl *T = &ar->tmpls[t];
+        record_decode_fixed(tp, &T->rec);
+        T->whole = ar_r32(tp + RENC_RAW_HEAD_OFF) != RENC_NONE;
+        T->shortcuts = ar_r32(tp + RENC_TL_META_OFF) != RENC_NONE ||
+                       ar_r32(tp + RENC_TL_TRAITS_OFF) != RENC_NONE;
     }
     for (uint32_t k = 0; k < ar->meta->nprov; k++) {
         int64_t pi = intern_prov(ar, ar->meta->prov_guid[k], ar->meta->prov_name[k],
@@ -658,7 +689,7 @@ static int load_block(struct archive_reader *ar)
     ar->st.blocks_read++;
     ar->st.stored_bytes += f.total;
     ar->st.raw_bytes += f.raw;
-    ar->ri = 0;
+    ar->ri = ar->rn = 0;
     return 0;
 }
 
@@ -683,28 +714,60 @@ int archive_next(struct archive_reader *ar, struct record *rec, struct errbuf *e
                 return 0;
             ar->loaded = 1;
         }
-        while (ar->ri < ar->blk.n) {
-            const uint8_t *row = ar->blk.rows + (size_t)ar->ri * AR_REC_FIXED;
-            const uint64_t *of = ar->blk.offs + 3 * (size_t)ar->ri;
-            const uint8_t *e = ar->blk.body + of[0], *d = ar->blk.body + of[1],
-                          *x = ar->blk.body + of[2];
-            ar->ri++;
-            int rc = record_decode_split(row, e, d, x, rec);
-            size_t rs = rc ? 0 : record_raw_size(row);
-            if (rs) {
-                if (rs > ar->rawbuf_cap) {
-                    uint8_t *nb = mem_realloc(ar->rawbuf, rs);
-                    if (nb == NULL)
-                        return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", ar->name);
-                    ar->rawbuf = nb;
-                    ar->rawbuf_cap = rs;
+        for (;;) {
+            if (ar->ri == ar->rn) {
+                ar->rn = ar_cursor_items(&ar->blk, ar->items, AR_CHUNK);
+                ar->ri = 0;
+                if (ar->rn == 0)
+                    break;
+            }
+            const struct ar_item *it = &ar->items[ar->ri++];
+            const struct ar_tmpl *T = &ar->tmpls[it->t];
+            const uint8_t *e = ar->blk.body + it->eo, *d = ar->blk.body + it->dof,
+                          *x = ar->blk.body + it->xo;
+            const uint8_t *row = it->tmpl; /* the members the template holds */
+            int rc = 0;
+            if (T->whole) {
+                uint8_t whole[AR_REC_FIXED];
+                ar_item_row(it, whole);
+                rc = record_decode_split(whole, e, d, x, rec);
+                size_t rs = rc ? 0 : record_raw_size(whole);
+                if (rs) {
+                    if (rs > ar->rawbuf_cap) {
+                        uint8_t *nb = mem_realloc(ar->rawbuf, rs);
+                        if (nb == NULL)
+                            return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", ar->name);
+                        ar->rawbuf = nb;
+                        ar->rawbuf_cap = rs;
+                    }
+                    rc = record_rebuild_raw(whole, e, d, x, ar->rawbuf, rec);
                 }
-                rc = record_rebuild_raw(row, e, d, x, ar->rawbuf, rec);
+            } else {
+                /* What record_decode_split gives for the template + slim row, in pieces. */
+                const uint8_t *sr = it->slim;
+                uint32_t el = ar_r32(sr + 68), dl = ar_r32(sr + 72);
+                *rec = T->rec;
+                rec->pid = ar_r32(sr + 4);
+                rec->tid = ar_r32(sr + 8);
+                rec->cpu = ar_r32(sr + 12);
+                rec->wpp_sequence = ar_r32(sr + 16);
+                rec->timestamp = (int64_t)it->ts;
+                rec->raw_timestamp = (int64_t)it->rts;
+                guid_read(&rec->activity, sr + 36);
+                guid_read(&rec->related, sr + 52);
+                if (T->shortcuts) {
+                    rc = record_decode_pointers(row, e, el, d, dl, x, ar_r32(sr + 76), rec);
+                } else {
+                    rec->ext = el ? e : NULL;
+                    rec->ext_len = el;
+                    rec->data = dl ? d : NULL;
+                    rec->data_len = dl;
+                }
             }
             if (rc) {
                 /* The block was validated as a whole; only a bad shortcut gets here. */
                 warnf(ar, ar->blocks[ar->cur].offset, "record %u: bad extended-item shortcut",
-                      ar->ri - 1);
+                      ar->blk.next - ar->rn + ar->ri - 1);
                 continue;
             }
             const struct ar_prov *p = &ar->provs[ar->lprov[ar_r16(row + 120)]];

@@ -169,13 +169,9 @@ static const uint8_t *var_ptr(const uint8_t *ext, uint32_t el, const uint8_t *da
     return NULL;
 }
 
-int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *data,
-                        const uint8_t *extra, struct record *rec)
+void record_decode_fixed(const uint8_t *p, struct record *rec)
 {
     memset(rec, 0, sizeof *rec);
-    if (p[RENC_VERSION] != RECORD_ENC_VERSION)
-        return ERR_FORMAT;
-    uint32_t el = r32(p + RENC_EXT_LEN), dl = r32(p + RENC_DATA_LEN), xl = r32(p + RENC_EXTRA_LEN);
     rec->kind = p[RENC_KIND];
     rec->hdr_flags = r16(p + RENC_HDR_FLAGS);
     rec->evf = r32(p + RENC_EVF);
@@ -199,6 +195,12 @@ int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *dat
     rec->keywords = r64(p + RENC_KEYWORDS);
     guid_read(&rec->activity, p + RENC_ACTIVITY);
     guid_read(&rec->related, p + RENC_RELATED);
+}
+
+int record_decode_pointers(const uint8_t *p, const uint8_t *ext, uint32_t el,
+                           const uint8_t *data, uint32_t dl, const uint8_t *extra, uint32_t xl,
+                           struct record *rec)
+{
     rec->ext = el ? ext : NULL;
     rec->ext_len = el;
     rec->data = dl ? data : NULL;
@@ -217,6 +219,18 @@ int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *dat
         *scl[i] = l;
     }
     return 0;
+}
+
+int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *data,
+                        const uint8_t *extra, struct record *rec)
+{
+    record_decode_fixed(p, rec);
+    if (p[RENC_VERSION] != RECORD_ENC_VERSION) {
+        memset(rec, 0, sizeof *rec);
+        return ERR_FORMAT;
+    }
+    return record_decode_pointers(p, ext, r32(p + RENC_EXT_LEN), data, r32(p + RENC_DATA_LEN),
+                                  extra, r32(p + RENC_EXTRA_LEN), rec);
 }
 
 size_t record_raw_size(const uint8_t *p)

@@ -103,6 +103,19 @@ int record_decode_split(const uint8_t *fixed, const uint8_t *ext, const uint8_t 
                         const uint8_t *extra, struct record *rec);
 
 /*
+ * record_decode_split in two steps, for readers that decode one fixed part
+ * (an archive template) once and reuse it: record_decode_fixed zeroes *rec
+ * and fills every member the fixed part holds except the pointers (the
+ * version byte is not checked); record_decode_pointers sets ext/data (el and
+ * dl bytes) and resolves the shortcuts that fixed names into ext | data |
+ * extra (xl bytes).  record_decode_pointers: 0 or ERR_FORMAT.
+ */
+void record_decode_fixed(const uint8_t *fixed, struct record *rec);
+int record_decode_pointers(const uint8_t *fixed, const uint8_t *ext, uint32_t el,
+                           const uint8_t *data, uint32_t dl, const uint8_t *extra, uint32_t xl,
+                           struct record *rec);
+
+/*
  * Bytes needed to rebuild rec->raw of an encoded fixed part (0 if the
  * encoding holds no recorded header), and the rebuild itself: raw_buf
  * (record_raw_size bytes) receives header + payload and rec->raw/raw_len/
