@@ -152,7 +152,9 @@ static void scan_one(const char *name, void *arg)
 static int cmp_file(const void *a, const void *b)
 {
     const struct psup_rot_file *x = a, *y = b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return (x->variant > y->variant) - (x->variant < y->variant);
 }
 
 int psup_rot_scan(const struct psup_rot *r, struct psup_rot_list *l)

@@ -62,9 +62,10 @@ struct psup_rot_file {
 };
 
 /*
- * The rotated files in r's directory, sorted by sequence number.  max_seq
- * is the highest sequence number seen (0 when none), also when oom is set
- * (an entry could not be stored: the list is incomplete).
+ * The rotated files in r's directory, sorted by sequence number, then
+ * variant (the order of r->variants).  max_seq is the highest sequence
+ * number seen (0 when none), also when oom is set (an entry could not be
+ * stored: the list is incomplete).
  */
 struct psup_rot_list {
     struct psup_rot_file *v;
@@ -80,9 +81,9 @@ void psup_rot_list_free(struct psup_rot_list *l);
 
 /*
  * Delete the oldest rotated files so that at most keep remain (keep 0: keep
- * all).  A rotated file counts once whatever variants of it exist; all of
- * them go together.  Nothing is deleted when the directory cannot be listed
- * completely.  failed(ctx, path, err) is called for each file that could not
+ * all).  A rotated file counts once whatever variants of it exist, and they
+ * go together (the temp variant excepted: it is left alone).  Nothing is
+ * deleted when the directory cannot be listed completely.  failed(ctx, path, err) is called for each file that could not
  * be deleted (err from psup_unlink).
  */
 void psup_rot_prune(const struct psup_rot *r, uint32_t keep,
