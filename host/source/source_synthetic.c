@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../archive/archive_reader.h"
 #include "../config/config.h"
 #include "../core/buf.h"
 #include "../core/mem.h"
@@ -86,40 +87,6 @@ static uint64_t rnd(struct syn *s)
 static uint32_t rnd_below(struct syn *s, uint32_t n)
 {
     return (uint32_t)(rnd(s) % n);
-}
-
-/* Parse "YYYY-MM-DDTHH:MM:SS[.fffffff]Z" into FILETIME. */
-static int parse_rfc3339(const char *s, int64_t *ft)
-{
-    int y, mo, d, h, mi, sec;
-    int n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
-        return ERR_FORMAT;
-    int64_t frac = 0;
-    const char *p = s + n;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (digits < 7) {
-                frac = frac * 10 + (*p - '0');
-                digits++;
-            }
-        while (digits++ < 7)
-            frac *= 10;
-    }
-    if (*p != 'Z' || p[1] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        sec > 60 || y < 1601)
-        return ERR_FORMAT;
-    /* Days from civil (Howard Hinnant's algorithm), epoch 1970-01-01. */
-    int yy = y - (mo <= 2);
-    int era = (yy >= 0 ? yy : yy - 399) / 400;
-    unsigned yoe = (unsigned)(yy - era * 400);
-    unsigned doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
-    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec;
-    *ft = 116444736000000000LL + secs * 10000000LL + frac;
-    return 0;
 }
 
 static void guid_from_name(const char *name, uint8_t out[16])
@@ -379,10 +346,11 @@ static int syn_open(struct source *src, const struct cfg *cfg, const json_t *obj
     rc = cfg_get_str(cfg, obj, "start_time", "2026-01-01T00:00:00Z", &str, eb);
     if (rc)
         return rc;
+    /* Read like --since/--until (archive_parse_time): one RFC 3339 reading in the program. */
     if (strcmp(str, "now") == 0) {
         s->now_times = 1;
         s->t0 = plat_now_filetime();
-    } else if (parse_rfc3339(str, &s->t0)) {
+    } else if (archive_parse_time(str, &s->t0) != 0 || s->t0 < 0) {
         return errbuf_set(eb, ERR_CONFIG,
                           "%s: start_time \"%s\" is not \"now\" or an RFC 3339 UTC time like "
                           "2026-01-01T00:00:00Z",
