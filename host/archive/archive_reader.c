@@ -13,6 +13,7 @@
 #include "../core/arena.h"
 #include "../core/log.h"
 #include "../core/mem.h"
+#include "../core/text.h"
 #include "../platform/platform.h"
 #include "../record/record_codec.h"
 #include "../schema/schema_codec.h"
@@ -853,17 +854,6 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int archive_parse_time(const char *s, int64_t *ft)
 {
     size_t n = strlen(s);
@@ -921,7 +911,6 @@ int archive_parse_time(const char *s, int64_t *ft)
     }
     if (*p)
         return ERR_FORMAT;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_min * 60;
-    *ft = (secs + 11644473600LL) * 10000000LL + frac;
+    *ft = text_civil_to_filetime(y, mo, d, h, mi, se, 0) - off_min * 60 * 10000000LL + frac;
     return 0;
 }
