@@ -410,6 +410,59 @@ static inline int fast_value(struct walk *w, const struct schema_field *f, uint3
     return 1;
 }
 
+/*
+ * Elements of array arr (field f, SCHEMA_DF_FAST, n of them) decoded in one
+ * go, as many as fit in the payload and the property array's room.  Returns
+ * how many; the caller takes the general path for the rest.
+ */
+static uint64_t fast_array(struct walk *w, const struct schema_field *f, uint32_t arr, uint64_t n)
+{
+    struct event *ev = w->ev;
+    unsigned size = f->fsize == SCHEMA_FSIZE_PTR ? w->ptr : f->fsize;
+    uint64_t m = (w->len - w->off) / size;
+    if (m > n)
+        m = n;
+    uint32_t base = ev->nprops;
+    if (m > DECODE_MAX_PROPS - base)
+        m = DECODE_MAX_PROPS - base;
+    if (m > ev->props_cap - base)
+        return 0; /* one by one, growing the array as they come */
+    if (m == 0)
+        return 0;
+    uint32_t level = ev->depth; /* inside arr */
+    const uint8_t *p = w->p + w->off;
+    int sgn = (f->dflags & SCHEMA_DF_SIGNED) && size < 8;
+    etwhost_prop *pr = &ev->props[base];
+    for (uint32_t k = 0; k < (uint32_t)m; k++, pr++, p += size) {
+        uint64_t v = rd_le(p, size);
+        if (sgn && (v >> (size * 8 - 1)) & 1)
+            v |= ~(uint64_t)0 << (size * 8);
+        pr->struct_size = (uint32_t)sizeof *pr;
+        pr->type = f->pt;
+        pr->format = f->fmt;
+        pr->num.u = v;
+        pr->name_len = 0;
+        pr->parent = arr;
+        pr->next = base + k + 1;
+        pr->count = 0;
+        pr->size = 0;
+        pr->reserved = 0;
+        pr->reserved2 = 0;
+        pr->name = "";
+        pr->data = NULL;
+        pr->map_text = NULL;
+    }
+    ev->props[base + m - 1].next = ETWHOST_NONE;
+    if (ev->last[level] != ETWHOST_NONE)
+        ev->props[ev->last[level]].next = base;
+    ev->last[level] = base + (uint32_t)m - 1;
+    ev->props[arr].count += (uint32_t)m;
+    ev->nprops = base + (uint32_t)m;
+    ev->json_valid = 0;
+    w->off += (uint32_t)m * size;
+    return m;
+}
+
 static int decode_fields(struct walk *w, uint32_t first, uint32_t count);
 
 /* One struct instance: a STRUCT container holding its members. */
@@ -478,6 +531,7 @@ static int decode_field(struct walk *w, uint32_t fi)
         return rc;
     uint64_t k = 0;
     if (f->dflags & SCHEMA_DF_FAST) {
+        k = fast_array(w, f, arr, n);
         /* Fixed-size elements: the general path only for one that does not fit. */
         for (; k < n; k++) {
             int r = fast_value(w, f, fi, "", 0, 0, 1);
@@ -506,6 +560,68 @@ static int decode_field(struct walk *w, uint32_t fi)
 }
 
 /*
+ * Run of SCHEMA_DF_FAST scalar fields first.. (at most count) decoded in one
+ * go while the property array has room for all of them: the properties are
+ * written and linked directly, which is what event_prop_add_f would do one
+ * by one.  Returns how many fields were decoded; the caller takes the
+ * general path from the first one left (it reports what is wrong).
+ */
+static uint32_t fast_run(struct walk *w, uint32_t first, uint32_t count)
+{
+    const struct schema_field *fields = w->s->fields;
+    struct event *ev = w->ev;
+    uint32_t base = ev->nprops;
+    if (ev->props_cap - base < count || DECODE_MAX_PROPS - base < count || count == 0)
+        return 0;
+    uint32_t level = ev->depth;
+    uint32_t parent = level > 0 ? ev->open[level - 1] : ETWHOST_NONE;
+    struct decoder *d = w->d;
+    etwhost_prop *pr = &ev->props[base];
+    uint32_t k = 0;
+    for (; k < count; k++, pr++) {
+        const struct schema_field *f = &fields[first + k];
+        if ((f->dflags & SCHEMA_DF_FAST) == 0 || f->arity != SCHEMA_ARITY_SCALAR)
+            break;
+        unsigned size = f->fsize == SCHEMA_FSIZE_PTR ? w->ptr : f->fsize;
+        if (size > w->len - w->off)
+            break;
+        uint64_t v = rd_le(w->p + w->off, size);
+        if ((f->dflags & SCHEMA_DF_SIGNED) && size < 8 && (v >> (size * 8 - 1)) & 1)
+            v |= ~(uint64_t)0 << (size * 8);
+        pr->struct_size = (uint32_t)sizeof *pr;
+        pr->type = f->pt;
+        pr->format = f->fmt;
+        pr->num.u = v;
+        pr->name_len = f->name_len;
+        pr->parent = parent;
+        pr->next = base + k + 1;
+        pr->count = 0;
+        pr->size = 0;
+        pr->reserved = 0;
+        pr->reserved2 = (f->dflags & SCHEMA_DF_PLAIN_NAME) ? PROP_F_NAME_PLAIN : 0;
+        pr->name = f->name;
+        pr->data = NULL;
+        pr->map_text = NULL;
+        if ((f->dflags & (SCHEMA_DF_REF | SCHEMA_DF_INT)) == (SCHEMA_DF_REF | SCHEMA_DF_INT)) {
+            d->vals[first + k] = v;
+            d->vals_epoch[first + k] = d->epoch;
+        }
+        w->off += size;
+    }
+    if (k == 0)
+        return 0;
+    ev->props[base + k - 1].next = ETWHOST_NONE;
+    if (ev->last[level] != ETWHOST_NONE)
+        ev->props[ev->last[level]].next = base;
+    ev->last[level] = base + k - 1;
+    if (level > 0)
+        ev->props[parent].count += k;
+    ev->nprops = base + k;
+    ev->json_valid = 0;
+    return k;
+}
+
+/*
  * Fields first..first+count.  Fixed-size scalars (SCHEMA_DF_FAST, most
  * fields) are decoded inline; everything else goes through decode_field.
  */
@@ -515,6 +631,11 @@ static int decode_fields(struct walk *w, uint32_t first, uint32_t count)
     for (uint32_t i = first; i < first + count; i++) {
         const struct schema_field *f = &fields[i];
         if ((f->dflags & SCHEMA_DF_FAST) && f->arity == SCHEMA_ARITY_SCALAR) {
+            uint32_t done = fast_run(w, i, first + count - i);
+            if (done > 0) {
+                i += done - 1;
+                continue;
+            }
             int r = fast_value(w, f, i, f->name, f->name_len,
                                (f->dflags & SCHEMA_DF_PLAIN_NAME) ? PROP_F_NAME_PLAIN : 0, 0);
             if (r > 0)
