@@ -3,8 +3,10 @@
  * host's archive reader, verifier and repairer (host/archive/ only).
  *
  * The archive sink plugin (plugins/archive/archive_sink.c) cannot include
- * this header: it keeps its own copy of the constants and of CRC32C, on
- * purpose.  docs/archive-format.md is the single specification of both.
+ * this header (host code stays out of plugins): it has its own constants,
+ * and its CRC32C is plugins/support/psup_crc32c.c.  docs/archive-format.md
+ * is the single specification of both; known-answer tests
+ * (tests/unit/test_plugin_support.c) check the two CRC32Cs against it.
  */
 #ifndef ETWHOST_ARCHIVE_INT_H
 #define ETWHOST_ARCHIVE_INT_H
@@ -56,7 +58,7 @@ static inline void ar_w64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* CRC32C (Castagnoli); a deliberate duplicate of the plugin's. */
+/* CRC32C (Castagnoli); the writer's side is plugins/support/psup_crc32c.c. */
 uint32_t ar_crc32c(uint32_t crc, const uint8_t *p, size_t n);
 
 /* A parsed frame header; meta/body point into the file bytes. */

@@ -3,8 +3,8 @@
  * plugin (plugins/archive/).  Format: docs/archive-format.md.
  *
  * The reader and the writer share no code (a plugin includes only the
- * SDK): the format constants and the CRC32C here deliberately duplicate
- * the plugin's.
+ * SDK and plugin-side support code): the format constants and the CRC32C
+ * here are the host's implementation of the same specification.
  *
  * Opening.  A finished archive ends with a footer that points at an index
  * frame: the reader then knows every block's offset, event count, time

@@ -6,10 +6,13 @@
  * independent zstd-compressed blocks with checksums, event counts and time
  * ranges, followed at close by an index and a footer.  The format is
  * specified in docs/archive-format.md; user documentation is docs/archive.md.
- * The host reads archives with host/archive/archive_reader.c: the two sides
- * share no code (a plugin includes only the SDK), so the format constants,
- * the CRC32C and the little-endian helpers below are deliberate duplicates
- * of the reader's.
+ * The host reads archives with host/archive/archive_reader.c.  The two sides
+ * of the plugin boundary share no code (a plugin includes only the SDK and
+ * plugin-side support code, the host exports nothing), so the format
+ * constants and the little-endian helpers below, and the CRC32C in
+ * plugins/support/psup_crc32c.c, are a second implementation of
+ * docs/archive-format.md next to the reader's (host/archive/archive_int.h);
+ * the round-trip and known-answer tests hold the two together.
  *
  * Settings:
  *   path            the live archive file (required), conventionally *.etwa
@@ -51,6 +54,7 @@
 #include <zstd.h>
 
 #include "etwhost/plugin.h"
+#include "psup_crc32c.h"
 #include "psup_os.h"
 #include "psup_rotate.h"
 #include "psup_settings.h"
@@ -132,42 +136,6 @@ static inline uint32_t r32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static inline uint64_t r64(const uint8_t *p) { return (uint64_t)r32(p) | (uint64_t)r32(p + 4) << 32; }
-
-/* CRC32C (Castagnoli), slicing by 8; a duplicate of the reader's. */
-static uint32_t crc_tab[8][256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-    if (crc_ready)
-        return;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_tab[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
-    crc_ready = 1;
-}
-
-static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n)
-{
-    crc = ~crc;
-    while (n >= 8) {
-        uint32_t a = crc ^ r32(p), b = r32(p + 4);
-        crc = crc_tab[7][a & 0xFF] ^ crc_tab[6][(a >> 8) & 0xFF] ^ crc_tab[5][(a >> 16) & 0xFF] ^
-              crc_tab[4][a >> 24] ^ crc_tab[3][b & 0xFF] ^ crc_tab[2][(b >> 8) & 0xFF] ^
-              crc_tab[1][(b >> 16) & 0xFF] ^ crc_tab[0][b >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--)
-        crc = (crc >> 8) ^ crc_tab[0][(crc ^ *p++) & 0xFF];
-    return ~crc;
-}
 
 struct bytes {
     uint8_t *p;
@@ -491,8 +459,8 @@ static int build_frame(struct asink *s, unsigned type, unsigned codec, const uin
     w32(h + 20, count);
     w64(h + 24, a);
     w64(h + 32, b);
-    w32(h + 40, crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
-    w32(h + 44, crc32c(0, h, 44));
+    w32(h + 40, psup_crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
+    w32(h + 44, psup_crc32c(0, h, 44));
     s->frame.len = FRAME_HDR_SIZE + meta_len + stored;
     return 0;
 }
@@ -547,7 +515,7 @@ static int open_file(struct asink *s)
     w64(h + 16, (uint64_t)psup_now_filetime());
     w32(h + 24, (uint32_t)(s->block_bytes));
     w32(h + 28, (uint32_t)s->level);
-    w32(h + 60, crc32c(0, h, 60));
+    w32(h + 60, psup_crc32c(0, h, 60));
     if (write_out(s, h, sizeof h)) {
         psup_close(&s->f);
         s->is_open = 0;
@@ -615,7 +583,7 @@ static int finish_file(struct asink *s)
     w64(f, off);
     w64(f + 8, flen);
     w64(f + 16, s->file_events);
-    w32(f + 24, crc32c(0, f, 24));
+    w32(f + 24, psup_crc32c(0, f, 24));
     w32(f + 28, FOOTER_MAGIC);
     return write_out(s, f, sizeof f);
 }
@@ -1136,7 +1104,7 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
 {
     static const struct psup_unit bytes_units[] = {{"", 1}, {"K", 1024}, {"M", 1 << 20},
                                                    {"G", 1 << 30}, {NULL, 0}};
-    crc_init();
+    psup_crc32c_init();
     if (!ETWHOST_API_HAS(api, event_record))
         return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
                             "the host is too old for the archive sink (needs event_record)");

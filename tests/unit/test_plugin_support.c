@@ -2,19 +2,22 @@
  * Tests of the plugin-side support code shared by the file and archive
  * sinks (plugins/support/), compiled straight from its sources: rotated
  * names, keep-N retention with variants, the setting parsers and their
- * messages, and the file calls both sinks depend on (append, create-new,
- * truncate-then-write).
+ * messages, the file calls both sinks depend on (append, create-new,
+ * truncate-then-write), and the archive writer's CRC32C against the
+ * standard values and the host reader's implementation.
  *
  * The OS layer comes first: it sets the feature-test macros its POSIX calls
  * need.  Each OS file compiles to nothing on the other OS.
  */
 #include "../../plugins/support/psup_os_posix.c"
 #include "../../plugins/support/psup_os_win.c"
+#include "../../plugins/support/psup_crc32c.c"
 #include "../../plugins/support/psup_rotate.c"
 #include "../../plugins/support/psup_settings.c"
 
 #include <jansson.h>
 
+#include "archive/archive_int.h"
 #include "core/mem.h"
 #include "test.h"
 
@@ -447,4 +450,45 @@ TEST(plugin_support_append_and_create_new_after_truncate)
     ASSERT_EQ(psup_rot_init(&r, t_path("%s/b.etwa", dir), strlen(t_path("%s/b.etwa", dir))), 0);
     ASSERT_EQ(psup_sync_dir(r.dir), 0);
     psup_rot_free(&r);
+}
+
+/* ---- CRC32C -------------------------------------------------------------------------------- */
+
+/*
+ * The archive sink (writer, psup_crc32c) and the host's reader (ar_crc32c)
+ * implement the format's checksum separately on the two sides of the plugin
+ * boundary: both must give the standard CRC32C values (RFC 3720 B.4), at
+ * every length and alignment, in one call or in pieces.
+ */
+TEST(plugin_support_crc32c_known_answers_match_the_reader)
+{
+    psup_crc32c_init();
+    ASSERT_EQ_U64(psup_crc32c(0, "123456789", 9), 0xE3069283u);
+    ASSERT_EQ_U64(ar_crc32c(0, (const uint8_t *)"123456789", 9), 0xE3069283u);
+    uint8_t buf[300];
+    memset(buf, 0, 32);
+    ASSERT_EQ_U64(psup_crc32c(0, buf, 32), 0x8A9136AAu);
+    memset(buf, 0xFF, 32);
+    ASSERT_EQ_U64(psup_crc32c(0, buf, 32), 0x62A8AB43u);
+    for (int i = 0; i < 32; i++)
+        buf[i] = (uint8_t)i;
+    ASSERT_EQ_U64(psup_crc32c(0, buf, 32), 0x46DD794Eu);
+    for (int i = 0; i < 32; i++)
+        buf[i] = (uint8_t)(31 - i);
+    ASSERT_EQ_U64(psup_crc32c(0, buf, 32), 0x113FDB5Cu);
+    ASSERT_EQ_U64(psup_crc32c(0, buf, 0), 0);
+
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    for (size_t off = 0; off < 8; off++) {
+        for (size_t n = 0; off + n <= sizeof buf; n += 7) {
+            uint32_t w = psup_crc32c(0, buf + off, n);
+            ASSERT_EQ_U64(w, ar_crc32c(0, buf + off, n));
+            size_t h = n / 3;
+            ASSERT_EQ_U64(psup_crc32c(psup_crc32c(0, buf + off, h), buf + off + h, n - h), w);
+        }
+    }
 }
