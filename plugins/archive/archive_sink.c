@@ -52,6 +52,9 @@
 #include <string.h>
 #include <zdict.h>
 #include <zstd.h>
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(ETWHOST_NO_SIMD)
+#include <emmintrin.h>
+#endif
 
 #include "etwhost/plugin.h"
 #include "psup_crc32c.h"
@@ -122,13 +125,22 @@ static inline void w16(uint8_t *p, uint32_t v)
 }
 static inline void w32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
 }
 static inline void w64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    /* Written out: the compiler turns the eight stores into one. */
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+    p[4] = (uint8_t)(v >> 32);
+    p[5] = (uint8_t)(v >> 40);
+    p[6] = (uint8_t)(v >> 48);
+    p[7] = (uint8_t)(v >> 56);
 }
 static inline uint32_t r16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static inline uint32_t r32(const uint8_t *p)
@@ -770,6 +782,104 @@ static void reset_block(struct asink *s)
     s->last_prov = -1;
 }
 
+/*
+ * Slim rows (n x SLIM bytes) into columns (column j holds byte j of every
+ * row, n bytes each).  With SSE2, 16 rows x 16 columns per step in four
+ * rounds of unpacks, written out so that the compiler keeps them in
+ * registers; the reader undoes it the same way.
+ */
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(ETWHOST_NO_SIMD)
+#define TR_UNPACK(kind, d0, d1, a, b) \
+    d0 = _mm_unpacklo_##kind(a, b);      \
+    d1 = _mm_unpackhi_##kind(a, b)
+
+static inline void transpose16(const uint8_t *src, size_t stride, uint8_t *dst, size_t dstride)
+{
+    __m128i x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15;
+    __m128i t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
+    x0 = _mm_loadu_si128((const __m128i *)(const void *)(src + 0 * stride));
+    x1 = _mm_loadu_si128((const __m128i *)(const void *)(src + 1 * stride));
+    x2 = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * stride));
+    x3 = _mm_loadu_si128((const __m128i *)(const void *)(src + 3 * stride));
+    x4 = _mm_loadu_si128((const __m128i *)(const void *)(src + 4 * stride));
+    x5 = _mm_loadu_si128((const __m128i *)(const void *)(src + 5 * stride));
+    x6 = _mm_loadu_si128((const __m128i *)(const void *)(src + 6 * stride));
+    x7 = _mm_loadu_si128((const __m128i *)(const void *)(src + 7 * stride));
+    x8 = _mm_loadu_si128((const __m128i *)(const void *)(src + 8 * stride));
+    x9 = _mm_loadu_si128((const __m128i *)(const void *)(src + 9 * stride));
+    x10 = _mm_loadu_si128((const __m128i *)(const void *)(src + 10 * stride));
+    x11 = _mm_loadu_si128((const __m128i *)(const void *)(src + 11 * stride));
+    x12 = _mm_loadu_si128((const __m128i *)(const void *)(src + 12 * stride));
+    x13 = _mm_loadu_si128((const __m128i *)(const void *)(src + 13 * stride));
+    x14 = _mm_loadu_si128((const __m128i *)(const void *)(src + 14 * stride));
+    x15 = _mm_loadu_si128((const __m128i *)(const void *)(src + 15 * stride));
+    TR_UNPACK(epi8, t0, t1, x0, x1);
+    TR_UNPACK(epi8, t2, t3, x2, x3);
+    TR_UNPACK(epi8, t4, t5, x4, x5);
+    TR_UNPACK(epi8, t6, t7, x6, x7);
+    TR_UNPACK(epi8, t8, t9, x8, x9);
+    TR_UNPACK(epi8, t10, t11, x10, x11);
+    TR_UNPACK(epi8, t12, t13, x12, x13);
+    TR_UNPACK(epi8, t14, t15, x14, x15);
+    TR_UNPACK(epi16, x0, x1, t0, t2);
+    TR_UNPACK(epi16, x2, x3, t1, t3);
+    TR_UNPACK(epi16, x4, x5, t4, t6);
+    TR_UNPACK(epi16, x6, x7, t5, t7);
+    TR_UNPACK(epi16, x8, x9, t8, t10);
+    TR_UNPACK(epi16, x10, x11, t9, t11);
+    TR_UNPACK(epi16, x12, x13, t12, t14);
+    TR_UNPACK(epi16, x14, x15, t13, t15);
+    TR_UNPACK(epi32, t0, t1, x0, x4);
+    TR_UNPACK(epi32, t2, t3, x1, x5);
+    TR_UNPACK(epi32, t4, t5, x2, x6);
+    TR_UNPACK(epi32, t6, t7, x3, x7);
+    TR_UNPACK(epi32, t8, t9, x8, x12);
+    TR_UNPACK(epi32, t10, t11, x9, x13);
+    TR_UNPACK(epi32, t12, t13, x10, x14);
+    TR_UNPACK(epi32, t14, t15, x11, x15);
+    TR_UNPACK(epi64, x0, x1, t0, t8);
+    TR_UNPACK(epi64, x2, x3, t1, t9);
+    TR_UNPACK(epi64, x4, x5, t2, t10);
+    TR_UNPACK(epi64, x6, x7, t3, t11);
+    TR_UNPACK(epi64, x8, x9, t4, t12);
+    TR_UNPACK(epi64, x10, x11, t5, t13);
+    TR_UNPACK(epi64, x12, x13, t6, t14);
+    TR_UNPACK(epi64, x14, x15, t7, t15);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 0 * dstride), x0);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 1 * dstride), x1);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 2 * dstride), x2);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 3 * dstride), x3);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 4 * dstride), x4);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 5 * dstride), x5);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 6 * dstride), x6);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 7 * dstride), x7);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 8 * dstride), x8);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 9 * dstride), x9);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 10 * dstride), x10);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 11 * dstride), x11);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 12 * dstride), x12);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 13 * dstride), x13);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 14 * dstride), x14);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 15 * dstride), x15);
+}
+#define TR_SSE2 1
+#else
+#define TR_SSE2 0
+#endif
+
+static void transpose_rows(const uint8_t *rows, size_t n, uint8_t *cols)
+{
+    size_t i = 0;
+#if TR_SSE2
+    for (; i + 16 <= n; i += 16)
+        for (size_t j = 0; j < SLIM; j += 16)
+            transpose16(rows + i * SLIM + j, SLIM, cols + j * n + i, n);
+#endif
+    for (; i < n; i++)
+        for (size_t j = 0; j < SLIM; j++)
+            cols[j * n + i] = rows[i * SLIM + j];
+}
+
 /* Compress and append the current block.  0, or -1 (the block is kept for a retry). */
 static int flush_block(struct asink *s)
 {
@@ -798,13 +908,7 @@ static int flush_block(struct asink *s)
         return -1;
     uint8_t *o = s->body.p;
     memcpy(o, s->tmpl.p, tl);
-    const uint8_t *rows = s->rows.p;
-    for (size_t j = 0; j < SLIM; j++) {
-        uint8_t *col = o + tl + j * n;
-        const uint8_t *src = rows + j;
-        for (size_t i = 0; i < n; i++)
-            col[i] = src[i * SLIM];
-    }
+    transpose_rows(s->rows.p, n, o + tl);
     size_t pos = tl + slim;
     for (uint32_t t = 0; t < s->ntmpl; t++) {
         if (s->t_ext[t].len)
