@@ -507,6 +507,26 @@ static void count_lines(struct fsink *s, uint64_t n, uint64_t bytes_before)
         s->api->counter_add(s->h, s->c_bytes, (int64_t)(s->bytes - bytes_before));
 }
 
+/*
+ * Before writing or flushing: open the live file (always when open_file, else only
+ * to finish a carried line), write the carried tail, rotate by age.  OK or io_failed's
+ * answer.
+ */
+static etwhost_status catch_up(struct fsink *s, int open_file)
+{
+    int e = 0;
+    if ((open_file || s->carry_len > 0) && open_live(s, &e) != 0)
+        return io_failed(s, "open", e);
+    if (write_carry(s, &e) != 0)
+        return io_failed(s, "write", e);
+    if (age_due(s)) {
+        rotate(s);
+        if (open_live(s, &e) != 0)
+            return io_failed(s, "open", e);
+    }
+    return ETWHOST_OK;
+}
+
 static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *const *events,
                                               uint32_t count, uint32_t *accepted)
 {
@@ -516,15 +536,9 @@ static etwhost_status ETWHOST_CALL file_write(void *inst, const etwhost_event *c
     if (s->fatal)
         return ETWHOST_ERR_FATAL;
     uint64_t bytes_before = s->bytes;
-    if (open_live(s, &e) != 0)
-        return io_failed(s, "open", e);
-    if (write_carry(s, &e) != 0)
-        return io_failed(s, "write", e);
-    if (age_due(s)) {
-        rotate(s);
-        if (open_live(s, &e) != 0)
-            return io_failed(s, "open", e);
-    }
+    etwhost_status st = catch_up(s, 1);
+    if (st != ETWHOST_OK)
+        return st;
     uint32_t i = 0;
     while (i < count) {
         size_t len = 0;
@@ -606,17 +620,9 @@ static etwhost_status ETWHOST_CALL file_flush(void *inst)
     int e = 0;
     if (s->fatal)
         return ETWHOST_ERR_FATAL;
-    if (s->carry_len > 0) {
-        if (open_live(s, &e) != 0)
-            return io_failed(s, "open", e);
-        if (write_carry(s, &e) != 0)
-            return io_failed(s, "write", e);
-    }
-    if (age_due(s)) {
-        rotate(s);
-        if (open_live(s, &e) != 0)
-            return io_failed(s, "open", e);
-    }
+    etwhost_status st = catch_up(s, 0);
+    if (st != ETWHOST_OK)
+        return st;
     if (s->is_open && s->fsync_mode >= FSYNC_BATCH && (e = psup_sync(&s->f)) != 0)
         return io_failed(s, "sync", e);
     return ETWHOST_OK;
