@@ -1032,8 +1032,20 @@ static int is_inside(const struct event *ev, uint32_t j, uint32_t c)
     return 0;
 }
 
+/*
+ * Integer formats w_integer shows as plain decimal (bit per ETWHOST_FMT_*:
+ * all but HEX, IPV4, PORT, NTSTATUS, HRESULT, CHAR and BOOL).
+ */
+#define DEC_FORMATS (~0x6316u & 0xFFFFu)
+
 static char *w_props(char *o, const struct event *ev, struct dup_table *dt, uint32_t top_count)
 {
+    /*
+     * Events decoded with a schema whose names are distinct at every level
+     * cannot have repeated names: no need to look for them.
+     */
+    const struct schema *sc = ev->schema;
+    int unique = sc != NULL && sc->error == NULL && (sc->sdflags & SCHEMA_SDF_UNIQUE_NAMES);
     PUTLIT(o, ",\"props\":");
     struct level lv[EVENT_MAX_DEPTH + 2];
     uint32_t d = 0;
@@ -1047,7 +1059,9 @@ static char *w_props(char *o, const struct event *ev, struct dup_table *dt, uint
         L->any = 1;
         if (!L->is_array) {
             uint32_t rank = 1;
-            if (L->count > DUP_LINEAR_MAX && dt->slots != NULL) {
+            if (unique) {
+                /* rank stays 1 */
+            } else if (L->count > DUP_LINEAR_MAX && dt->slots != NULL) {
                 rank = dup_hashed(ev, dt, i);
             } else {
                 uint64_t bit = name_bit(p);
@@ -1075,6 +1089,13 @@ static char *w_props(char *o, const struct event *ev, struct dup_table *dt, uint
              */
             while (p->count > 0 && i + 1 < ev->nprops && is_inside(ev, i + 1, i))
                 i++;
+        } else if (p->map_text == NULL && event_type_is_int(p->type) && p->format < 16 &&
+                   (DEC_FORMATS >> p->format & 1u)) {
+            /* The common case of w_value, without its dispatch. */
+            if (event_type_is_signed(p->type))
+                o += text_i64_dec(o, event_prop_signed(p));
+            else
+                o = w_u64(o, event_prop_bits(p));
         } else {
             o = w_value(o, ev, p);
         }

@@ -162,6 +162,22 @@ unsigned schema_in_type_size(unsigned t, unsigned ptr)
     }
 }
 
+/*
+ * 1 if fields first..first+count have distinct names (then the JSON writer
+ * need not look for repeats among them).  Large groups are not checked.
+ */
+static int names_unique(const struct schema_field *fl, uint32_t first, uint32_t count)
+{
+    if (count > 256)
+        return 0;
+    for (uint32_t i = first; i < first + count; i++)
+        for (uint32_t j = first; j < i; j++)
+            if (fl[i].name_len == fl[j].name_len &&
+                memcmp(fl[i].name, fl[j].name, fl[i].name_len) == 0)
+                return 0;
+    return 1;
+}
+
 /* 1 if s[0..n) is printable ASCII without '"' or '\\' (a JSON string as it is). */
 static int is_plain_ascii(const char *s, size_t n)
 {
@@ -460,6 +476,13 @@ int schema_builder_finish(struct schema_builder *b, uint32_t ntop, struct arena 
     s->fields = fl;
     s->nfields = n;
     s->ntop = ntop;
+    s->sdflags = 0;
+    int unique = names_unique(fl, 0, ntop);
+    for (uint32_t i = 0; i < n && unique; i++)
+        if (fl[i].in_type == SCHEMA_IN_STRUCT)
+            unique = names_unique(fl, fl[i].first, fl[i].nmembers);
+    if (unique)
+        s->sdflags |= SCHEMA_SDF_UNIQUE_NAMES;
     const char *hn[4] = {s->provider_name, s->event_name, s->task_name, s->opcode_name};
     s->hname_plain = 0;
     for (int k = 0; k < 4; k++) {

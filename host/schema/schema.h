@@ -254,7 +254,12 @@ struct schema {
      */
     uint32_t hname_len[4];
     uint32_t hname_plain;
+    /* Derived: SCHEMA_SDF_* (never stored; flags above are the schema's own). */
+    uint32_t sdflags;
 };
+
+/* The members of every struct, and the top-level fields, have distinct names. */
+#define SCHEMA_SDF_UNIQUE_NAMES 0x1u
 
 /* Release a schema built with mem (not arena).  NULL is fine. */
 void schema_free(struct schema *s);
