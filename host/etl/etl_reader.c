@@ -37,6 +37,7 @@
 #define HEADER_STREAM 0x10000u /* above every 16-bit processor index */
 #define MAP_STREAMS_AFTER 8u
 #define RELEASE_GRANULE 0x10000u  /* fault-around window */
+#define RELEASE_BATCH (512u << 10) /* bytes of buffers handed back with one call */
 #define SWEEP_STEP (1u << 20)
 #define LOOKAHEAD_BYTES (32ull << 20) /* time order: file bytes queued ahead, at most */   /* linear search up to this many streams, then a table */
 
@@ -90,6 +91,7 @@ struct etl_reader {
     uint64_t pending;       /* descriptors queued on streams */
     uint64_t pending_bytes; /* their on-disk size */
     uint64_t released_upto, sweep_at;
+    uint64_t rel_lo, rel_hi; /* buffer pages waiting to be handed back */
     /* Streams and the merge heap. */
     struct etl_stream **streams;
     size_t nstreams, cstreams;
@@ -410,10 +412,35 @@ static int ensure_dbuf(struct etl_reader *r, struct etl_stream *s, size_t need)
  * (compressed) buffers and pages that a fault mapped around the one asked
  * for (Linux fault-around, 64 KiB), hence its RELEASE_GRANULE margin.
  */
+/*
+ * Every release is a madvise that flushes the TLB of each CPU running one
+ * of the process's threads, so adjoining and overlapping releases (mostly
+ * buffers queued one after the other) are merged, up to RELEASE_BATCH bytes,
+ * and handed back together.
+ */
+static void release_flush(struct etl_reader *r)
+{
+    if (r->rel_hi > r->rel_lo)
+        plat_map_release(r->base, r->size, (size_t)r->rel_lo, (size_t)(r->rel_hi - r->rel_lo));
+    r->rel_lo = r->rel_hi = 0;
+}
+
 static void release_buffer_pages(struct etl_reader *r, const struct etl_bufdesc *d)
 {
-    if (r->mapped)
-        plat_map_release(r->base, r->size, (size_t)d->off, d->size);
+    if (!r->mapped || d->size == 0)
+        return;
+    uint64_t lo = d->off, hi = d->off + d->size;
+    if (r->rel_hi > r->rel_lo && lo <= r->rel_hi && hi >= r->rel_lo) {
+        uint64_t nlo = lo < r->rel_lo ? lo : r->rel_lo, nhi = hi > r->rel_hi ? hi : r->rel_hi;
+        if (nhi - nlo <= RELEASE_BATCH) {
+            r->rel_lo = nlo;
+            r->rel_hi = nhi;
+            return;
+        }
+    }
+    release_flush(r);
+    r->rel_lo = lo;
+    r->rel_hi = hi;
 }
 
 static void sweep_pages(struct etl_reader *r)
@@ -429,6 +456,7 @@ static void sweep_pages(struct etl_reader *r)
         else if (s->qlen && s->q[s->qhead].off < low)
             low = s->q[s->qhead].off;
     }
+    release_flush(r);
     if (low <= r->released_upto)
         return;
     uint64_t from = r->released_upto > RELEASE_GRANULE ? r->released_upto - RELEASE_GRANULE : 0;
@@ -900,7 +928,7 @@ void etl_close(struct etl_reader *r)
     mem_free(r->stream_map);
     mem_free(r->heap);
     if (r->mapped)
-        plat_unmap(r->base, r->size);
+        plat_unmap(r->base, r->size); /* releases whatever was pending too */
     mem_free(r->logger_name);
     mem_free(r->logfile_name);
     mem_free(r->name);

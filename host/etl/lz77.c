@@ -70,6 +70,83 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
 
     *out_len = 0;
     for (;;) {
+        /*
+         * Far from both ends (a flag word, a literal run of up to 32 bytes or
+         * a match header all fit), items skip the input-end checks below;
+         * they make the same decisions otherwise.
+         */
+        while (slen - sp >= 48 && dcap - dp >= 48) {
+            if (nflags == 0) {
+                flags = rd32(src + sp);
+                sp += 4;
+                nflags = 32;
+            }
+            if (!((flags >> (nflags - 1)) & 1u)) {
+                uint32_t x = flags << (32 - nflags);
+                unsigned run = x ? clz32(x) : nflags;
+                if (run > nflags)
+                    run = nflags;
+                memcpy(dst + dp, src + sp, 16);
+                if (run > 16)
+                    memcpy(dst + dp + 16, src + sp + 16, 16);
+                dp += run;
+                sp += run;
+                nflags -= run;
+                continue;
+            }
+            nflags--;
+            uint32_t v = rd16(src + sp);
+            sp += 2;
+            uint64_t len = v & 7u;
+            size_t dist = (size_t)(v >> 3) + 1;
+            if (len == 7) {
+                if (half == LZ_NO_HALF) {
+                    half = sp;
+                    len = src[sp] & 0x0Fu;
+                    sp++;
+                } else {
+                    len = src[half] >> 4;
+                    half = LZ_NO_HALF;
+                }
+                if (len == 15) {
+                    len = src[sp++];
+                    if (len == 255) {
+                        len = rd16(src + sp);
+                        sp += 2;
+                        if (len == 0) {
+                            len = rd32(src + sp);
+                            sp += 4;
+                        }
+                        if (len < 15 + 7)
+                            return ERR_FORMAT;
+                        len -= 15 + 7;
+                    }
+                    len += 15;
+                }
+                len += 7;
+            }
+            len += 3;
+            if (dist > dp || len > (uint64_t)(dcap - dp))
+                return ERR_FORMAT;
+            uint8_t *o = dst + dp;
+            const uint8_t *ms = o - dist;
+            size_t n = (size_t)len;
+            dp += n;
+            if (dist >= 16 && dcap - (size_t)(o - dst) >= n + 16) {
+                for (size_t i = 0; i < n; i += 16)
+                    memcpy(o + i, ms + i, 16);
+            } else if (dist >= 8 && dcap - (size_t)(o - dst) >= n + 8) {
+                for (size_t i = 0; i < n; i += 8)
+                    memcpy(o + i, ms + i, 8);
+            } else if (dist == 1) {
+                memset(o, ms[0], n);
+            } else if (dist >= n) {
+                memcpy(o, ms, n);
+            } else {
+                for (size_t i = 0; i < n; i++)
+                    o[i] = ms[i];
+            }
+        }
         if (nflags == 0) {
             if (sp == slen)
                 break;
