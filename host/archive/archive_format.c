@@ -415,6 +415,22 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
                    const struct ar_block_meta *m, struct ar_cursor *c, const char **why)
 {
     c->n = c->next = 0;
+    /*
+     * The body buffer is a big block (huge pages: a 16 MiB block faulted in
+     * 4 KiB at a time cost more than decompressing it), grown by replacing it.
+     */
+    size_t need = f->raw && f->raw <= AR_MAX_RAW ? f->raw : 1;
+    if (c->body_cap < need) {
+        size_t cap = (need + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
+        mem_free_big(c->body, c->body_cap);
+        c->body_cap = 0;
+        c->body = mem_alloc_big(cap);
+        if (c->body == NULL) {
+            *why = "out of memory";
+            return ERR_NOMEM;
+        }
+        c->body_cap = cap;
+    }
     int rc = ar_frame_body(dctx, ddict, f, &c->body, &c->body_cap, why);
     if (rc)
         return rc;
@@ -529,7 +545,7 @@ void ar_item_row(const struct ar_item *it, uint8_t *r)
 
 void ar_cursor_free(struct ar_cursor *c)
 {
-    mem_free(c->body);
+    mem_free_big(c->body, c->body_cap);
     mem_free(c->tcur);
     c->body = NULL;
     c->tcur = NULL;

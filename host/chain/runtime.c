@@ -64,8 +64,14 @@ struct run {
     struct event *evs;
     const struct event **out;
     uint32_t ev_cap;
+    struct {
+        void *p;
+        size_t n;
+    } *pools; /* mem_alloc_big blocks of the event slots and batches */
+    size_t npools, pools_cap;
 };
 
+/* The batches' record slots and first arena chunks come from one block (batch_pool_new). */
 static int queue_init(struct queue *q, uint32_t depth, uint32_t batch_size)
 {
     memset(q, 0, sizeof *q);
@@ -77,12 +83,16 @@ static int queue_init(struct queue *q, uint32_t depth, uint32_t batch_size)
     q->free = mem_calloc(depth, sizeof *q->free);
     if (q->full == NULL || q->free == NULL)
         return ERR_NOMEM;
+    struct batch_pool *pool = batch_pool_new(batch_size, depth);
+    if (pool == NULL)
+        return ERR_NOMEM;
     for (uint32_t i = 0; i < depth; i++) {
         struct record_batch *b = mem_alloc(sizeof *b);
-        if (b == NULL || batch_init(b, batch_size)) {
-            mem_free(b);
+        if (b == NULL) {
+            batch_pool_release(pool, depth - i);
             return ERR_NOMEM;
         }
+        batch_init_pooled(b, pool, i);
         q->free[q->nfree++] = b;
     }
     return 0;
@@ -306,6 +316,22 @@ static void add_fcounts(struct plugin_instance **fs, size_t n, const struct fcou
     }
 }
 
+/* Bytes of one event slot's pooled buffers: properties, then the JSON line. */
+#define SLOT_PROPS_BYTES ((size_t)EVENT_PROPS_KEEP * sizeof(etwhost_prop))
+#define SLOT_BYTES (SLOT_PROPS_BYTES + EVENT_JSON_KEEP)
+
+static int add_pool(struct run *r, void *p, size_t n)
+{
+    size_t cap = r->pools_cap;
+    if (mem_grow(&r->pools, &cap, r->npools + 1, sizeof *r->pools))
+        return ERR_NOMEM;
+    r->pools_cap = cap;
+    r->pools[r->npools].p = p;
+    r->pools[r->npools].n = n;
+    r->npools++;
+    return 0;
+}
+
 static int ensure_events(struct run *r, uint32_t n)
 {
     if (n <= r->ev_cap)
@@ -314,26 +340,25 @@ static int ensure_events(struct run *r, uint32_t n)
     if (ne == NULL)
         return ERR_NOMEM;
     r->evs = ne;
+    /*
+     * Every slot gets the buffers it keeps across resets now, from one block
+     * for all of them, so memory is flat from the first batch on instead of
+     * creeping up as slots meet bigger events (peak RSS must not depend on
+     * the input's length).  The block is touched now: the working set is the
+     * same for any input, and one block costs a few page faults (huge pages)
+     * where a buffer per slot cost several each.
+     */
+    size_t bytes = (size_t)(n - r->ev_cap) * SLOT_BYTES;
+    uint8_t *pool = mem_alloc_big(bytes);
+    if (pool == NULL || add_pool(r, pool, bytes)) {
+        mem_free_big(pool, bytes);
+        return ERR_NOMEM;
+    }
+    memset(pool, 0, bytes);
     for (uint32_t i = r->ev_cap; i < n; i++) {
+        uint8_t *slot = pool + (size_t)(i - r->ev_cap) * SLOT_BYTES;
         event_init(&r->evs[i], &r->ev_arena);
-        /*
-         * Size each slot's buffers to what it keeps across resets now, so
-         * memory is flat from the first batch on instead of creeping up as
-         * slots meet bigger events (peak RSS must not depend on the input's
-         * length).
-         */
-        size_t pcap = r->evs[i].props_cap;
-        int rc = buf_reserve(&r->evs[i].json, EVENT_JSON_KEEP - 1);
-        if (rc == 0)
-            rc = mem_grow(&r->evs[i].props, &pcap, EVENT_PROPS_KEEP, sizeof *r->evs[i].props);
-        r->evs[i].props_cap = (uint32_t)pcap;
-        if (rc) {
-            r->ev_cap = i + 1;
-            return ERR_NOMEM;
-        }
-        /* Commit the pages now: the working set is the same for any input. */
-        memset(r->evs[i].json.p, 0, r->evs[i].json.cap);
-        memset(r->evs[i].props, 0, pcap * sizeof *r->evs[i].props);
+        event_set_home(&r->evs[i], (etwhost_prop *)(void *)slot, (char *)slot + SLOT_PROPS_BYTES);
     }
     const struct event **no = mem_realloc(r->out, n * sizeof *no);
     if (no == NULL)
@@ -757,6 +782,9 @@ out:
     mem_free(r->out);
     arena_free(&r->ev_arena);
     queue_free(&r->q);
+    for (size_t i = 0; i < r->npools; i++)
+        mem_free_big(r->pools[i].p, r->pools[i].n);
+    mem_free(r->pools);
     mem_free(r->st);
     plat_mutex_destroy(&r->swap_mu);
     mem_free(r);

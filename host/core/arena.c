@@ -11,6 +11,7 @@ struct arena_chunk {
     struct arena_chunk *next;
     size_t size; /* usable bytes in data */
     size_t used;
+    int external; /* memory of the arena's owner (arena_give): never freed here */
     _Alignas(16) unsigned char data[];
 };
 
@@ -21,8 +22,26 @@ static struct arena_chunk *chunk_new(size_t size)
         c->next = NULL;
         c->size = size;
         c->used = 0;
+        c->external = 0;
     }
     return c;
+}
+
+size_t arena_chunk_overhead(void)
+{
+    return sizeof(struct arena_chunk);
+}
+
+void arena_give(struct arena *a, void *mem, size_t bytes)
+{
+    if (bytes <= sizeof(struct arena_chunk))
+        return;
+    struct arena_chunk *c = mem;
+    c->size = bytes - sizeof *c;
+    c->used = 0;
+    c->external = 1;
+    c->next = a->spare;
+    a->spare = c;
 }
 
 void *arena_alloc(struct arena *a, size_t n)
@@ -80,10 +99,17 @@ void arena_reset(struct arena *a)
     size_t kept = 0;
     for (struct arena_chunk *c = a->spare; c; c = c->next)
         kept += c->size;
+    /* Given chunks stay whatever the rule (they count towards it, though). */
+    for (struct arena_chunk *c = a->head; c; c = c->next)
+        if (c->external)
+            kept += c->size;
     struct arena_chunk *c = a->head;
     while (c) {
         struct arena_chunk *next = c->next;
-        if (kept + c->size <= def) {
+        if (c->external) {
+            c->next = a->spare;
+            a->spare = c;
+        } else if (kept + c->size <= def) {
             c->next = a->spare;
             a->spare = c;
             kept += c->size;
@@ -102,7 +128,8 @@ void arena_free(struct arena *a)
     struct arena_chunk *c = a->spare;
     while (c) {
         struct arena_chunk *next = c->next;
-        mem_free(c);
+        if (!c->external)
+            mem_free(c);
         c = next;
     }
     a->spare = NULL;

@@ -28,7 +28,15 @@ void *arena_alloc(struct arena *a, size_t n);
 void *arena_dup(struct arena *a, const void *p, size_t n, int as_str);
 /* Forget all allocations; keep one default-sized chunk of memory for reuse. */
 void arena_reset(struct arena *a);
-/* Release everything. */
+/* Release everything (not the memory given with arena_give). */
 void arena_free(struct arena *a);
+/*
+ * Give the arena a chunk of the caller's memory (bytes long, 16-byte
+ * aligned, outliving the arena): used before any chunk of its own, kept by
+ * every reset, never freed by the arena.  For pools committed at start.
+ * Bytes usable for allocations: bytes - arena_chunk_overhead().
+ */
+void arena_give(struct arena *a, void *mem, size_t bytes);
+size_t arena_chunk_overhead(void);
 
 #endif

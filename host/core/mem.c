@@ -3,6 +3,7 @@
  */
 #include "mem.h"
 #include "err.h"
+#include "../platform/platform.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -75,6 +76,24 @@ void mem_free(void *p)
         return;
     atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
     free(p);
+}
+
+void *mem_alloc_big(size_t n)
+{
+    if (should_fail())
+        return NULL;
+    void *p = plat_big_alloc(n ? n : 1);
+    if (p)
+        atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+    return p;
+}
+
+void mem_free_big(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+    plat_big_free(p, n ? n : 1);
 }
 
 char *mem_strndup(const char *s, size_t n)

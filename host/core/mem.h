@@ -26,6 +26,15 @@ char *mem_strndup(const char *s, size_t n);
 /* Grow an array *pp of *cap elements of 'size' bytes to hold at least 'need'. 0 or ERR_NOMEM. */
 int mem_grow(void *pp, size_t *cap, size_t need, size_t size);
 
+/*
+ * A big block that lives long and is used densely (pools committed at start,
+ * archive block buffers): n zeroed bytes, page-aligned, backed by huge pages
+ * where the system has them (platform.h plat_big_alloc).  Release with
+ * mem_free_big and the same n.  NULL on failure (fault injection included).
+ */
+void *mem_alloc_big(size_t n);
+void mem_free_big(void *p, size_t n);
+
 /* Number of blocks currently allocated (for leak checks in tests). */
 int64_t mem_live_blocks(void);
 /* Fail the nth allocation from now on (1 = the next); 0 disables. */

@@ -38,11 +38,25 @@ static void reset_body(struct event *ev)
      * otherwise every event slot of a long run ends up holding the largest
      * line it ever rendered, and memory creeps up with the length of the input.
      */
-    if (ev->json.cap > EVENT_JSON_KEEP)
+    if (ev->json_home != NULL) {
+        if (ev->json.p != ev->json_home) {
+            buf_free(&ev->json);
+            ev->json.p = ev->json_home;
+            ev->json.cap = EVENT_JSON_KEEP;
+        }
+        ev->json.len = 0;
+    } else if (ev->json.cap > EVENT_JSON_KEEP) {
         buf_free(&ev->json);
-    else
+    } else {
         buf_reset(&ev->json);
-    if (ev->props_cap > EVENT_PROPS_KEEP) {
+    }
+    if (ev->props_home != NULL) {
+        if (ev->props != ev->props_home) {
+            mem_free(ev->props);
+            ev->props = ev->props_home;
+            ev->props_cap = EVENT_PROPS_KEEP;
+        }
+    } else if (ev->props_cap > EVENT_PROPS_KEEP) {
         mem_free(ev->props);
         ev->props = NULL;
         ev->props_cap = 0;
@@ -63,11 +77,32 @@ void event_reset(struct event *ev)
     reset_body(ev);
 }
 
+void event_set_home(struct event *ev, etwhost_prop *props, char *json)
+{
+    if (ev->props != ev->props_home)
+        mem_free(ev->props);
+    if (ev->json.p != ev->json_home)
+        buf_free(&ev->json);
+    ev->props_home = ev->props = props;
+    ev->props_cap = EVENT_PROPS_KEEP;
+    ev->nprops = 0;
+    ev->json_home = ev->json.p = json;
+    ev->json.cap = EVENT_JSON_KEEP;
+    ev->json.len = 0;
+    ev->json_valid = 0;
+}
+
 void event_free(struct event *ev)
 {
-    mem_free(ev->props);
+    if (ev->props != ev->props_home)
+        mem_free(ev->props);
     mem_free(ev->fields);
-    buf_free(&ev->json);
+    if (ev->json.p != ev->json_home)
+        buf_free(&ev->json);
+    else
+        ev->json = (struct buf)BUF_INIT;
+    ev->props_home = NULL;
+    ev->json_home = NULL;
     ev->props = NULL;
     ev->fields = NULL;
     ev->props_cap = ev->fields_cap = 0;
@@ -155,12 +190,18 @@ void event_finish_decode(struct event *ev)
 
 int event_props_grow(struct event *ev)
 {
-    size_t cap = ev->props_cap;
+    /* The pooled array is not ours to resize: move to a heap copy (back home at reset). */
+    int home = ev->props != NULL && ev->props == ev->props_home;
+    etwhost_prop *arr = home ? NULL : ev->props;
+    size_t cap = home ? 0 : ev->props_cap;
     if (ev->nprops >= ETWHOST_NONE - 1 ||
-        mem_grow(&ev->props, &cap, (size_t)ev->nprops + 1, sizeof *ev->props) != 0) {
+        mem_grow(&arr, &cap, (size_t)ev->nprops + 1, sizeof *arr) != 0) {
         set_error_text(ev, "out of memory adding a property");
         return ERR_NOMEM;
     }
+    if (home && ev->nprops)
+        memcpy(arr, ev->props, (size_t)ev->nprops * sizeof *arr);
+    ev->props = arr;
     ev->props_cap = cap > ETWHOST_NONE - 1 ? ETWHOST_NONE - 1 : (uint32_t)cap;
     return 0;
 }

@@ -72,6 +72,13 @@ struct event {
     struct arena *arena; /* not owned */
     struct buf json;     /* cache of the canonical JSON line */
     uint8_t json_valid;
+    /*
+     * Pooled buffers (event_set_home) of EVENT_PROPS_KEEP properties and
+     * EVENT_JSON_KEEP bytes, or NULL: bigger events use heap copies, which
+     * reset gives back.
+     */
+    etwhost_prop *props_home;
+    char *json_home;
     struct event_ts_cache ts_cache; /* kept across resets */
     /*
      * Builder state: the open containers (indexes) and, per level, the last
@@ -86,8 +93,15 @@ struct event {
 void event_init(struct event *ev, struct arena *arena);
 /* Forget contents (keeps arrays and JSON buffer for reuse). */
 void event_reset(struct event *ev);
-/* Release the arrays and buffer. */
+/* Release the arrays and buffer (not the pooled ones of event_set_home). */
 void event_free(struct event *ev);
+/*
+ * Make props (EVENT_PROPS_KEEP entries) and json (EVENT_JSON_KEEP bytes) the
+ * event's own buffers, reused across resets instead of heap arrays; both
+ * belong to the caller and must outlive the event.  For pools of event
+ * slots allocated in one block.  Call on an empty event.
+ */
+void event_set_home(struct event *ev, etwhost_prop *props, char *json);
 
 /*
  * Fill header fields from a record.  provider_name may be NULL ("").

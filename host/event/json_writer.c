@@ -1249,6 +1249,9 @@ static int render(const struct event *ev, struct event_ts_cache *tc, struct buf 
     struct hnames hn;
     header_names(ev, &hn);
     size_t bound = json_bound(ev, &hn, &need_dt, &top_count);
+    /* A pooled line buffer (event_set_home) that is too small is left for a heap one. */
+    if (out->p != NULL && out->p == ev->json_home && out->cap - out->len <= bound)
+        *out = (struct buf)BUF_INIT;
     int rc = buf_reserve(out, bound);
     if (rc)
         return rc;

@@ -125,6 +125,17 @@ void plat_unmap(const uint8_t *data, size_t size);
  */
 void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len);
 
+/*
+ * Memory for big blocks that live long and are used densely (the event and
+ * batch pools committed at start, archive block buffers): n bytes, zeroed,
+ * page-aligned, NULL when out of memory.  On Linux a block of 1 MiB or more
+ * takes whole 2 MiB units, aligned, marked for transparent huge pages, so
+ * touching it costs one page fault per 2 MiB instead of one per 4 KiB.  Release with
+ * plat_big_free and the same n.  Thread-safe.  Callers use mem_alloc_big.
+ */
+void *plat_big_alloc(size_t n);
+void plat_big_free(void *p, size_t n);
+
 /* Absolute form of path into out (cap bytes); ERR_NOTFOUND if it does not exist. */
 int plat_abspath(const char *path, char *out, size_t cap);
 /* Directory of the running executable (no trailing separator); static buffer. */

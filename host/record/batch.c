@@ -3,6 +3,7 @@
  */
 #include "batch.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "../core/err.h"
@@ -30,10 +31,72 @@ int batch_init(struct record_batch *b, uint32_t cap)
     return 0;
 }
 
+struct batch_pool {
+    atomic_uint refs; /* batches still holding a part */
+    uint32_t cap, count;
+    size_t per, bytes;
+    uint8_t *mem;
+};
+
+/* Bytes of one batch's part: its record slots, then its arena's first chunk. */
+static size_t part_recs(uint32_t cap)
+{
+    return ((size_t)cap * sizeof(struct record) + 63) & ~(size_t)63;
+}
+
+struct batch_pool *batch_pool_new(uint32_t cap, uint32_t count)
+{
+    struct batch_pool *p = mem_calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->cap = cap ? cap : 1;
+    p->count = count;
+    p->per = part_recs(p->cap) + arena_chunk_overhead() + 64 * 1024;
+    p->bytes = p->per * count;
+    p->mem = mem_alloc_big(p->bytes);
+    if (p->mem == NULL) {
+        mem_free(p);
+        return NULL;
+    }
+    /* Touched now: the working set is committed at start, like the event slots. */
+    memset(p->mem, 0, p->bytes);
+    atomic_init(&p->refs, count);
+    return p;
+}
+
+static void pool_unref(struct batch_pool *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) == 1) {
+        mem_free_big(p->mem, p->bytes);
+        mem_free(p);
+    }
+}
+
+void batch_init_pooled(struct record_batch *b, struct batch_pool *p, uint32_t index)
+{
+    memset(b, 0, sizeof *b);
+    uint8_t *part = p->mem + p->per * index;
+    b->cap = p->cap;
+    b->recs = (struct record *)(void *)part;
+    b->pool = p;
+    b->arena.chunk_size = 64 * 1024;
+    arena_give(&b->arena, part + part_recs(p->cap), arena_chunk_overhead() + 64 * 1024);
+}
+
+void batch_pool_release(struct batch_pool *p, uint32_t unused)
+{
+    for (uint32_t i = 0; p != NULL && i < unused; i++)
+        pool_unref(p);
+}
+
 void batch_free(struct record_batch *b)
 {
-    mem_free(b->recs);
+    if (b->pool == NULL)
+        mem_free(b->recs);
+    /* The arena walks its chunks, the given one included: before the pool can go. */
     arena_free(&b->arena);
+    if (b->pool != NULL)
+        pool_unref(b->pool);
     memset(b, 0, sizeof *b);
 }
 

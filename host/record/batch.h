@@ -18,11 +18,26 @@ struct record_batch {
     uint32_t n, cap;
     struct arena arena;
     uint32_t source_index; /* which source produced it */
+    struct batch_pool *pool; /* recs and the arena's first chunk come from it, or NULL */
 };
 
 /* Prepare an empty batch able to hold cap records.  0 or ERR_NOMEM. */
 int batch_init(struct record_batch *b, uint32_t cap);
 void batch_free(struct record_batch *b);
+/*
+ * Batches of a queue can take their record slots and their arena's first
+ * chunk from one block, committed at start (a few page faults instead of
+ * hundreds): batch_pool_new makes a block for count batches of cap records;
+ * batch_init_pooled initialises b with part index (0..count-1).  Each part
+ * keeps the block alive: batch_free gives it back, and the block goes with
+ * the last one, whoever holds it then (batch structs may trade their memory,
+ * as the live source does).  batch_pool_release gives back parts never used.
+ * batch_pool_new: NULL when out of memory.  Thread-safe reference counting.
+ */
+struct batch_pool;
+struct batch_pool *batch_pool_new(uint32_t cap, uint32_t count);
+void batch_init_pooled(struct record_batch *b, struct batch_pool *p, uint32_t index);
+void batch_pool_release(struct batch_pool *p, uint32_t unused);
 /* Forget the records, keep memory. */
 void batch_reset(struct record_batch *b);
 static inline int batch_full(const struct record_batch *b) { return b->n >= b->cap; }

@@ -2,53 +2,20 @@
  * POSIX threads, mutexes, condition variables and clocks.
  */
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE /* sbrk, madvise(MADV_HUGEPAGE) */
 #include <errno.h>
 #if defined(__GLIBC__) || defined(__linux__)
 #include <malloc.h>
 #endif
-#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 
 #include "../platform.h"
 #include "../../core/mem.h"
-
-/* Heap kept for big buffers (see plat_init). */
-#define HEAP_PAD (64u << 20)
-#define HUGE_PAGE (2u << 20)
 
 void plat_init(void)
 {
 #if defined(M_ARENA_MAX)
     mallopt(M_ARENA_MAX, 1);
-#endif
-#if defined(__GLIBC__) && defined(__linux__) && defined(MADV_HUGEPAGE) && defined(M_TOP_PAD) && \
-    defined(M_MMAP_THRESHOLD)
-    /*
-     * Page faults were a large part of the run time: the event pools
-     * committed at start and the big per-block buffers (archive blocks,
-     * zstd tables) came in 4 KiB at a time.  So buffers up to 64 MiB come
-     * from the heap, the heap grows in 64 MiB steps, and the first step is
-     * marked for transparent huge pages: one fault maps 2 MiB.  Memory only
-     * counts once touched.  Skipped when malloc is not glibc's heap (a
-     * sanitizer or valgrind replaced it).
-     */
-    mallopt(M_MMAP_THRESHOLD, (int)HEAP_PAD);
-    mallopt(M_TOP_PAD, (int)HEAP_PAD);
-    char *p = malloc(1);
-    char *top = sbrk(0);
-    if (p != NULL && top != (char *)-1 && p < top && (size_t)(top - p) <= 2 * (size_t)HEAP_PAD) {
-        uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-        uintptr_t hi = (uintptr_t)top & ~(uintptr_t)(HUGE_PAGE - 1);
-        if (hi > lo)
-            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    }
-    free(p);
 #endif
 }
 
