@@ -26,17 +26,24 @@ make -s BUILD="$B" "$B/etwhost" "$B/plugins/archive.so" "$B/tools/etl_inflate" \
 E=$PWD/$B/etwhost
 rm -rf "$W"; mkdir -p "$W"
 
-now() { date +%s.%N; }
-# timed OUTVAR CMD...: wall seconds into OUTVAR, CPU seconds (user + sys) into OUTVAR_cpu.
+RUNS=${BENCH_RUNS:-3}
+# timed OUTVAR CLEAN CMD...: the best of RUNS runs of CMD (bash's time, to the
+# millisecond): wall seconds into OUTVAR, CPU seconds of the process (user +
+# sys, all threads) into OUTVAR_cpu.  CLEAN (a file, or "") is removed before
+# each run, outside the timing.  stdout goes to OUTVAR's file in $W.
 timed() {
-    local var=$1 t0 t1; shift
-    t0=$(now)
-    /usr/bin/time -f "%U %S" -o "$W/time.txt" "$@" || return 1
-    t1=$(now)
-    printf -v "$var" '%s' "$(secs "$t0" "$t1")"
-    printf -v "${var}_cpu" '%s' "$(awk '{ print $1 + $2 }' "$W/time.txt")"
+    local var=$1 clean=$2 i w c bw= bc=; shift 2
+    local TIMEFORMAT='%3R %3U %3S'
+    for i in $(seq "$RUNS"); do
+        [ -n "$clean" ] && rm -f "$clean"
+        { time "$@" >"$W/$var.out"; } 2>"$W/time.txt" || return 1
+        read -r w c < <(awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$W/time.txt")
+        bw=$(awk -v a="$bw" -v b="$w" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        bc=$(awk -v a="$bc" -v b="$c" 'BEGIN { print (a == "" || b < a) ? b : a }')
+    done
+    printf -v "$var" '%s' "$bw"
+    printf -v "${var}_cpu" '%s' "$bc"
 }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 size() { stat -c %s "$1"; }
@@ -47,8 +54,8 @@ run_conf() { # dir source_json sink_json
     echo "$3" > "$1/conf.d/10-sink.json"
 }
 
-printf '%-36s %8s %10s %10s %10s %10s %10s %9s %9s %9s\n' trace events etl plain-etl \
-    'zstd19' 'json-zst3' archive 'write/s' 'replay/s' 'read/s'
+printf '%-26s %7s %9s %9s %8s %9s %8s | %8s %8s | %8s %8s | %8s %8s\n' trace events etl \
+    plain-etl 'zstd19' 'json-zst3' archive 'write/s' 'cpu' 'replay/s' 'cpu' 'read/s' 'cpu'
 T_EV=0; T_ARC=0; T_Z19=0; T_JZ=0; T_WS=0; T_RS=0; T_READ=0; T_WSC=0; T_RSC=0; T_RDC=0
 for etl in "$CORPUS"/*.etl; do
     name=$(basename "$etl" .etl)
@@ -61,19 +68,20 @@ for etl in "$CORPUS"/*.etl; do
     # write
     run_conf "$d/w" "{\"type\": \"etl\", \"path\": \"$PWD/$etl\"}" \
         "{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": {\"path\": \"$PWD/$d/a.etwa\", \"fsync\": \"never\"}}"
-    timed ws "$E" run -c "$d/w" 2>"$d/w.err" || { cat "$d/w.err"; exit 1; }
+    timed ws "$d/a.etwa" "$E" run -c "$d/w" 2>"$d/w.err" || { cat "$d/w.err"; exit 1; }
     arc=$(size "$d/a.etwa")
     # replay through the chain (decode with the archived schemas) into the null sink
     run_conf "$d/r" "{\"type\": \"archive\", \"path\": \"$PWD/$d/a.etwa\"}" \
         "{\"name\": \"n\", \"plugin\": \"nullsink\", \"path\": \"$PWD/$B/tests/plugins/nullsink.so\"}"
-    timed rs "$E" run -c "$d/r" 2>"$d/r.err" || { cat "$d/r.err"; exit 1; }
+    timed rs "" "$E" run -c "$d/r" 2>"$d/r.err" || { cat "$d/r.err"; exit 1; }
     # the reader alone
-    timed rd "$E" archive info "$d/a.etwa" > "$d/info.txt"
+    timed rd "" "$E" archive info "$d/a.etwa"
     # the archive must dump to the same lines
     "$E" dump -q "$d/a.etwa" | cmp -s - "$d/lines.jsonl" || echo "bench-archive: $name: archive dump DIFFERS"
-    printf '%-36s %8d %10d %10d %10d %10d %10d %9s %9s %9s\n' "$name" "$events" "$(size "$etl")" \
-        "$(size "$d/plain.etl")" "$z19" "$jz" "$arc" "$(rate "$events" "$ws")" \
-        "$(rate "$events" "$rs")" "$(rate "$events" "$rd")"
+    printf '%-26s %7d %9d %9d %8d %9d %8d | %8s %8s | %8s %8s | %8s %8s\n' "${name#perfview__}" \
+        "$events" "$(size "$etl")" "$(size "$d/plain.etl")" "$z19" "$jz" "$arc" \
+        "$(rate "$events" "$ws")" "$(rate "$events" "$ws_cpu")" "$(rate "$events" "$rs")" \
+        "$(rate "$events" "$rs_cpu")" "$(rate "$events" "$rd")" "$(rate "$events" "$rd_cpu")"
     T_EV=$((T_EV + events)); T_ARC=$((T_ARC + arc)); T_Z19=$((T_Z19 + z19)); T_JZ=$((T_JZ + jz))
     T_WS=$(awk -v a="$T_WS" -v b="$ws" 'BEGIN { print a + b }')
     T_RS=$(awk -v a="$T_RS" -v b="$rs" 'BEGIN { print a + b }')
@@ -86,8 +94,8 @@ done
 echo "totals: $T_EV events; archive $T_ARC bytes"
 echo "  archive / zstd -19 of the plain .etl: $(ratio "$T_ARC" "$T_Z19") (target <= 1)"
 echo "  archive / zstd -3 of JSON lines:      $(ratio "$T_ARC" "$T_JZ") (target <= 0.6)"
-echo "  (events/s by wall clock, then by CPU seconds of the process: the second is"
-echo "   steadier on a shared machine; both include process start and plugin loading)"
+echo "  (events/s by wall clock, then by CPU seconds of the process, best of $RUNS runs: the"
+echo "   second is steadier on a shared machine; both include process start and plugin loading)"
 echo "  write  (etl -> decode -> archive):    $(rate "$T_EV" "$T_WS") wall, $(rate "$T_EV" "$T_WSC") cpu (target >= 1000000)"
 echo "  replay (archive -> decode -> null):   $(rate "$T_EV" "$T_RS") wall, $(rate "$T_EV" "$T_RSC") cpu (target >= 2000000)"
 echo "  read   (archive reader alone):        $(rate "$T_EV" "$T_READ") wall, $(rate "$T_EV" "$T_RDC") cpu"
