@@ -8,6 +8,10 @@
 #   make deps       install missing Debian packages (apt-get as root)
 #   make install    PREFIX=/usr/local
 
+# Included fragments (plugins/*/plugin.mk, tests/plugins/*.mk) define rules of
+# their own: the goal of a bare `make` is pinned here, not left to rule order.
+.DEFAULT_GOAL := all
+
 BUILD   ?= build
 CC      ?= cc
 PREFIX  ?= /usr/local

@@ -60,6 +60,17 @@ else
     echo "build failed: skipping the suites that need it"
 fi
 
+# A bare `make` (the README's build) must build the host and every plugin,
+# whatever rules included fragments define first.
+bare_make_builds_all() {
+    local plan
+    plan=$($MAKE -n BUILD=build/bare 2>&1) || return 1
+    for want in build/bare/etwhost build/bare/plugins/stdout.so build/bare/plugins/file.so; do
+        grep -q -- "-o $want\b" <<<"$plan" || { echo "bare make does not build $want"; return 1; }
+    done
+}
+step bare-make bare_make_builds_all
+
 echo "== build (clang, -Werror)"
 step build-clang $MAKE -j"$JOBS" CC=clang BUILD=build/clang all test-build
 
