@@ -30,14 +30,15 @@ RUNS=${BENCH_RUNS:-3}
 # timed OUTVAR CLEAN CMD...: the best of RUNS runs of CMD (bash's time, to the
 # millisecond): wall seconds into OUTVAR, CPU seconds of the process (user +
 # sys, all threads) into OUTVAR_cpu.  CLEAN (a file, or "") is removed before
-# each run, outside the timing.  stdout goes to OUTVAR's file in $W.
+# each run, outside the timing.  CMD's stdout and stderr go to $W/OUTVAR.out
+# and $W/OUTVAR.err (shown when CMD fails), apart from time's own line.
 timed() {
     local var=$1 clean=$2 i w c bw= bc=; shift 2
     local TIMEFORMAT='%3R %3U %3S'
     for i in $(seq "$RUNS"); do
         [ -n "$clean" ] && rm -f "$clean"
-        { time "$@" >"$W/$var.out"; } 2>"$W/time.txt" || return 1
-        read -r w c < <(awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$W/time.txt")
+        { time "$@" >"$W/$var.out" 2>"$W/$var.err"; } 2>"$W/time.txt" || { cat "$W/$var.err"; return 1; }
+        read -r w c < <(awk 'END { printf "%s %.3f\n", $1, $2 + $3 }' "$W/time.txt")
         bw=$(awk -v a="$bw" -v b="$w" 'BEGIN { print (a == "" || b < a) ? b : a }')
         bc=$(awk -v a="$bc" -v b="$c" 'BEGIN { print (a == "" || b < a) ? b : a }')
     done
@@ -68,12 +69,12 @@ for etl in "$CORPUS"/*.etl; do
     # write
     run_conf "$d/w" "{\"type\": \"etl\", \"path\": \"$PWD/$etl\"}" \
         "{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": {\"path\": \"$PWD/$d/a.etwa\", \"fsync\": \"never\"}}"
-    timed ws "$d/a.etwa" "$E" run -c "$d/w" 2>"$d/w.err" || { cat "$d/w.err"; exit 1; }
+    timed ws "$d/a.etwa" "$E" run -c "$d/w" || exit 1
     arc=$(size "$d/a.etwa")
     # replay through the chain (decode with the archived schemas) into the null sink
     run_conf "$d/r" "{\"type\": \"archive\", \"path\": \"$PWD/$d/a.etwa\"}" \
         "{\"name\": \"n\", \"plugin\": \"nullsink\", \"path\": \"$PWD/$B/tests/plugins/nullsink.so\"}"
-    timed rs "" "$E" run -c "$d/r" 2>"$d/r.err" || { cat "$d/r.err"; exit 1; }
+    timed rs "" "$E" run -c "$d/r" || exit 1
     # the reader alone
     timed rd "" "$E" archive info "$d/a.etwa"
     # the archive must dump to the same lines
