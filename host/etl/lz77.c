@@ -61,6 +61,33 @@ static inline unsigned clz32(uint32_t x)
 #endif
 }
 
+/*
+ * Copy a match of n bytes from dist bytes back to dst + dp; the caller has
+ * checked dist <= dp and n <= dcap - dp.  Overlapping matches (dist < n)
+ * repeat their source, as LZ77 means; with room after the match, whole
+ * 16- or 8-byte chunks are copied (each source chunk lies entirely before
+ * its destination when dist is at least the chunk size).
+ */
+static inline void copy_match(uint8_t *dst, size_t dcap, size_t dp, size_t dist, size_t n)
+{
+    uint8_t *o = dst + dp;
+    const uint8_t *s = o - dist;
+    if (dist >= 16 && dcap - dp >= n + 16) {
+        for (size_t i = 0; i < n; i += 16)
+            memcpy(o + i, s + i, 16);
+    } else if (dist >= 8 && dcap - dp >= n + 8) {
+        for (size_t i = 0; i < n; i += 8)
+            memcpy(o + i, s + i, 8);
+    } else if (dist == 1) {
+        memset(o, s[0], n);
+    } else if (dist >= n) {
+        memcpy(o, s, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o[i] = s[i];
+    }
+}
+
 int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, size_t *out_len)
 {
     size_t sp = 0, dp = 0;
@@ -128,24 +155,8 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
             len += 3;
             if (dist > dp || len > (uint64_t)(dcap - dp))
                 return ERR_FORMAT;
-            uint8_t *o = dst + dp;
-            const uint8_t *ms = o - dist;
-            size_t n = (size_t)len;
-            dp += n;
-            if (dist >= 16 && dcap - (size_t)(o - dst) >= n + 16) {
-                for (size_t i = 0; i < n; i += 16)
-                    memcpy(o + i, ms + i, 16);
-            } else if (dist >= 8 && dcap - (size_t)(o - dst) >= n + 8) {
-                for (size_t i = 0; i < n; i += 8)
-                    memcpy(o + i, ms + i, 8);
-            } else if (dist == 1) {
-                memset(o, ms[0], n);
-            } else if (dist >= n) {
-                memcpy(o, ms, n);
-            } else {
-                for (size_t i = 0; i < n; i++)
-                    o[i] = ms[i];
-            }
+            copy_match(dst, dcap, dp, dist, (size_t)len);
+            dp += (size_t)len;
         }
         if (nflags == 0) {
             if (sp == slen)
@@ -232,25 +243,8 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
         len += 3;
         if (dist > dp || len > (uint64_t)(dcap - dp))
             return ERR_FORMAT;
-        uint8_t *o = dst + dp;
-        const uint8_t *s = o - dist;
-        size_t n = (size_t)len;
-        dp += n;
-        if (dist >= 16 && dcap - (size_t)(o - dst) >= n + 16) {
-            for (size_t i = 0; i < n; i += 16)
-                memcpy(o + i, s + i, 16);
-        } else if (dist >= 8 && dcap - (size_t)(o - dst) >= n + 8) {
-            /* Each 8-byte source chunk lies entirely before its destination. */
-            for (size_t i = 0; i < n; i += 8)
-                memcpy(o + i, s + i, 8);
-        } else if (dist == 1) {
-            memset(o, s[0], n);
-        } else if (dist >= n) {
-            memcpy(o, s, n);
-        } else {
-            for (size_t i = 0; i < n; i++)
-                o[i] = s[i];
-        }
+        copy_match(dst, dcap, dp, dist, (size_t)len);
+        dp += (size_t)len;
     }
     *out_len = dp;
     return 0;
