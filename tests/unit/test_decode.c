@@ -18,17 +18,6 @@
 
 static const etwhost_guid prov_d = {0x0badf00d, 0x1234, 0x5678, {9, 9, 9, 9, 1, 2, 3, 4}};
 
-static struct schema_field sf(const char *name, unsigned in, unsigned out)
-{
-    struct schema_field f;
-    memset(&f, 0, sizeof f);
-    f.name = name;
-    f.name_len = (uint32_t)strlen(name);
-    f.in_type = (uint16_t)in;
-    f.out_type = (uint16_t)out;
-    return f;
-}
-
 struct dctx {
     struct schema_cache *cache;
     struct decoder d;
@@ -82,27 +71,27 @@ TEST(decode_strings_by_tdh_rules)
 {
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field f = sf("nt", TDH_IN_UNICODESTRING, 0);      /* NUL-terminated */
+    struct schema_field f = tdu_field("nt", TDH_IN_UNICODESTRING, 0);      /* NUL-terminated */
     schema_builder_add(&b, &f);
-    f = sf("fixed", TDH_IN_UNICODESTRING, 0);                       /* WCHAR[6] */
+    f = tdu_field("fixed", TDH_IN_UNICODESTRING, 0);                       /* WCHAR[6] */
     f.len_kind = SCHEMA_LEN_FIXED;
     f.length = 6;
     schema_builder_add(&b, &f);
-    f = sf("n", TDH_IN_UINT8, 0);
+    f = tdu_field("n", TDH_IN_UINT8, 0);
     schema_builder_add(&b, &f);
-    f = sf("bylen", TDH_IN_ANSISTRING, 0);                          /* length from 'n' */
+    f = tdu_field("bylen", TDH_IN_ANSISTRING, 0);                          /* length from 'n' */
     f.len_kind = SCHEMA_LEN_FIELD;
     f.length = 2;
     schema_builder_add(&b, &f);
-    f = sf("cnt", TDH_IN_COUNTEDSTRING, 0);
+    f = tdu_field("cnt", TDH_IN_COUNTEDSTRING, 0);
     schema_builder_add(&b, &f);
-    f = sf("rev", TDH_IN_WBEM_REVERSEDCOUNTEDANSISTRING, 0);
+    f = tdu_field("rev", TDH_IN_WBEM_REVERSEDCOUNTEDANSISTRING, 0);
     schema_builder_add(&b, &f);
-    f = sf("wc", TDH_IN_WBEM_UNICODECHAR, 0);
+    f = tdu_field("wc", TDH_IN_WBEM_UNICODECHAR, 0);
     schema_builder_add(&b, &f);
-    f = sf("ac", TDH_IN_WBEM_ANSICHAR, 0);
+    f = tdu_field("ac", TDH_IN_WBEM_ANSICHAR, 0);
     schema_builder_add(&b, &f);
-    f = sf("rest", TDH_IN_WBEM_NONNULLTERMINATEDSTRING, 0);
+    f = tdu_field("rest", TDH_IN_WBEM_NONNULLTERMINATEDSTRING, 0);
     schema_builder_add(&b, &f);
     struct schema *s = finish(&b, 9);
 
@@ -132,9 +121,9 @@ TEST(decode_strings_by_tdh_rules)
     /* A NUL-terminated string missing its NUL at the payload end is clamped. */
     struct schema_builder b2;
     schema_builder_init(&b2, SCHEMA_SRC_MANIFEST);
-    f = sf("a", TDH_IN_UINT8, 0);
+    f = tdu_field("a", TDH_IN_UINT8, 0);
     schema_builder_add(&b2, &f);
-    f = sf("s", TDH_IN_UNICODESTRING, 0);
+    f = tdu_field("s", TDH_IN_UNICODESTRING, 0);
     schema_builder_add(&b2, &f);
     struct schema *s2 = finish(&b2, 2);
     struct plb q = {.n = 0};
@@ -160,27 +149,27 @@ TEST(decode_binary_sid_pointer_rules)
 {
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MOF);
-    struct schema_field f = sf("ip6", TDH_IN_BINARY, TDH_OUT_IPV6); /* no length: 16 */
+    struct schema_field f = tdu_field("ip6", TDH_IN_BINARY, TDH_OUT_IPV6); /* no length: 16 */
     schema_builder_add(&b, &f);
-    f = sf("bin", TDH_IN_BINARY, 0);
+    f = tdu_field("bin", TDH_IN_BINARY, 0);
     f.len_kind = SCHEMA_LEN_FIXED;
     f.length = 3;
     schema_builder_add(&b, &f);
-    f = sf("sid", TDH_IN_SID, 0);
+    f = tdu_field("sid", TDH_IN_SID, 0);
     schema_builder_add(&b, &f);
-    f = sf("user", TDH_IN_WBEM_SID, 0);
+    f = tdu_field("user", TDH_IN_WBEM_SID, 0);
     schema_builder_add(&b, &f);
-    f = sf("nouser", TDH_IN_WBEM_SID, 0);
+    f = tdu_field("nouser", TDH_IN_WBEM_SID, 0);
     schema_builder_add(&b, &f);
-    f = sf("ptr", TDH_IN_POINTER, 0);
+    f = tdu_field("ptr", TDH_IN_POINTER, 0);
     schema_builder_add(&b, &f);
-    f = sf("size", TDH_IN_WBEM_SIZET, 0);
+    f = tdu_field("size", TDH_IN_WBEM_SIZET, 0);
     schema_builder_add(&b, &f);
-    f = sf("dump", TDH_IN_WBEM_HEXDUMP, 0);
+    f = tdu_field("dump", TDH_IN_WBEM_HEXDUMP, 0);
     schema_builder_add(&b, &f);
-    f = sf("port", TDH_IN_UINT16, TDH_OUT_PORT);
+    f = tdu_field("port", TDH_IN_UINT16, TDH_OUT_PORT);
     schema_builder_add(&b, &f);
-    f = sf("addr", TDH_IN_UINT32, TDH_OUT_IPV4);
+    f = tdu_field("addr", TDH_IN_UINT32, TDH_OUT_IPV4);
     schema_builder_add(&b, &f);
     struct schema *s = finish(&b, 10);
     static const uint8_t sid[16] = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0};
@@ -226,22 +215,22 @@ TEST(decode_counts_maps_and_struct_arrays)
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
     /* 0 n, 1 items[n] struct {3 kind(map), 4 flags(bitmap)}, 2 tail[2] */
-    struct schema_field f = sf("n", TDH_IN_UINT16, 0);
+    struct schema_field f = tdu_field("n", TDH_IN_UINT16, 0);
     schema_builder_add(&b, &f);
-    f = sf("items", SCHEMA_IN_STRUCT, 0);
+    f = tdu_field("items", SCHEMA_IN_STRUCT, 0);
     f.arity = SCHEMA_ARITY_FIELD;
     f.count = 0;
     f.first = 3;
     f.nmembers = 2;
     schema_builder_add(&b, &f);
-    f = sf("tail", TDH_IN_INT8, 0);
+    f = tdu_field("tail", TDH_IN_INT8, 0);
     f.arity = SCHEMA_ARITY_FIXED;
     f.count = 2;
     schema_builder_add(&b, &f);
-    f = sf("kind", TDH_IN_UINT32, 0);
+    f = tdu_field("kind", TDH_IN_UINT32, 0);
     f.map = schema_cache_map_slot(c, &prov_d, "Kinds", 5);
     schema_builder_add(&b, &f);
-    f = sf("flags", TDH_IN_UINT32, 0);
+    f = tdu_field("flags", TDH_IN_UINT32, 0);
     f.map = schema_cache_map_slot(c, &prov_d, "Flags", 5);
     schema_builder_add(&b, &f);
     struct schema *s = finish(&b, 3);
@@ -319,7 +308,7 @@ TEST(decode_sources_and_negative_cache)
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
     schema_builder_set_name(&b, SCHEMA_NAME_EVENT, "Five", 4);
-    struct schema_field f = sf("v", TDH_IN_UINT32, 0);
+    struct schema_field f = tdu_field("v", TDH_IN_UINT32, 0);
     schema_builder_add(&b, &f);
     struct fake_source fs = {finish(&b, 1), 0, 0};
     struct dctx t;
@@ -386,7 +375,7 @@ TEST(decode_string_only_and_trailing)
     /* Manifest schemas tolerate trailing bytes (counted). */
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_TDH_EMBEDDED);
-    struct schema_field f = sf("v", TDH_IN_UINT16, 0);
+    struct schema_field f = tdu_field("v", TDH_IN_UINT16, 0);
     schema_builder_add(&b, &f);
     struct schema *s = finish(&b, 1);
     struct plb q = {.n = 0};
@@ -406,9 +395,9 @@ TEST(decode_huge_counts_are_bounded)
 {
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field f = sf("n", TDH_IN_UINT64, 0);
+    struct schema_field f = tdu_field("n", TDH_IN_UINT64, 0);
     schema_builder_add(&b, &f);
-    f = sf("s", TDH_IN_ANSISTRING, 0); /* may consume 0 bytes at the payload end */
+    f = tdu_field("s", TDH_IN_ANSISTRING, 0); /* may consume 0 bytes at the payload end */
     f.arity = SCHEMA_ARITY_FIELD;
     f.count = 0;
     schema_builder_add(&b, &f);
@@ -434,19 +423,19 @@ TEST(decode_huge_counts_are_bounded)
     /* With bytes left, zero-size elements still cannot exceed the property cap. */
     schema_free(s);
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    f = sf("n", TDH_IN_UINT64, 0);
+    f = tdu_field("n", TDH_IN_UINT64, 0);
     schema_builder_add(&b, &f);
-    f = sf("e", TDH_IN_UINT8, 0); /* fixed arrays of 0 elements: no bytes */
+    f = tdu_field("e", TDH_IN_UINT8, 0); /* fixed arrays of 0 elements: no bytes */
     f.arity = SCHEMA_ARITY_FIXED;
     f.count = 0;
     schema_builder_add(&b, &f);
-    f = sf("arr", SCHEMA_IN_STRUCT, 0);
+    f = tdu_field("arr", SCHEMA_IN_STRUCT, 0);
     f.arity = SCHEMA_ARITY_FIELD;
     f.count = 0;
     f.first = 3;
     f.nmembers = 1;
     schema_builder_add(&b, &f);
-    f = sf("empty", TDH_IN_UINT8, 0);
+    f = tdu_field("empty", TDH_IN_UINT8, 0);
     f.arity = SCHEMA_ARITY_FIXED;
     f.count = 0;
     schema_builder_add(&b, &f);
@@ -461,9 +450,9 @@ TEST(decode_huge_counts_are_bounded)
 
     /* A length field of 2^63 WCHARs must not wrap to a small byte count. */
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    f = sf("len", TDH_IN_UINT64, 0);
+    f = tdu_field("len", TDH_IN_UINT64, 0);
     schema_builder_add(&b, &f);
-    f = sf("text", TDH_IN_UNICODESTRING, 0);
+    f = tdu_field("text", TDH_IN_UNICODESTRING, 0);
     f.len_kind = SCHEMA_LEN_FIELD;
     f.length = 0;
     schema_builder_add(&b, &f);

@@ -11,6 +11,19 @@
 #include "core/buf.h"
 #include "event/event.h"
 #include "record/record.h"
+#include "schema/schema.h"
+
+/* A schema field with name, in-type and out-type set, everything else zero. */
+static inline struct schema_field tdu_field(const char *name, unsigned in, unsigned out)
+{
+    struct schema_field f;
+    memset(&f, 0, sizeof f);
+    f.name = name;
+    f.name_len = (uint32_t)strlen(name);
+    f.in_type = (uint16_t)in;
+    f.out_type = (uint16_t)out;
+    return f;
+}
 
 /* ---- TraceLogging metadata builder ------------------------------------------ */
 

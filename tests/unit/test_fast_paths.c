@@ -28,17 +28,6 @@ static uint64_t fp_rand(void)
     return fp_seed;
 }
 
-static struct schema_field fp_field(const char *name, unsigned in, unsigned out)
-{
-    struct schema_field f;
-    memset(&f, 0, sizeof f);
-    f.name = name;
-    f.name_len = (uint32_t)strlen(name);
-    f.in_type = (uint16_t)in;
-    f.out_type = (uint16_t)out;
-    return f;
-}
-
 /*
  * One schema of every field shape the fast paths touch: runs of fixed-size
  * scalars (signed, hex, pointer, boolean), a count field and an array that
@@ -50,36 +39,36 @@ static struct schema *fp_schema(int dup)
 {
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field f = fp_field("a", TDH_IN_UINT8, 0);
+    struct schema_field f = tdu_field("a", TDH_IN_UINT8, 0);
     schema_builder_add(&b, &f);                                       /* 0 */
-    f = fp_field("b", TDH_IN_INT16, 0);
+    f = tdu_field("b", TDH_IN_INT16, 0);
     schema_builder_add(&b, &f);                                       /* 1 */
-    f = fp_field("quote\"d", TDH_IN_UINT32, TDH_OUT_HEXINT32);
+    f = tdu_field("quote\"d", TDH_IN_UINT32, TDH_OUT_HEXINT32);
     schema_builder_add(&b, &f);                                       /* 2 */
-    f = fp_field("p", TDH_IN_POINTER, 0);
+    f = tdu_field("p", TDH_IN_POINTER, 0);
     schema_builder_add(&b, &f);                                       /* 3 */
-    f = fp_field("flag", TDH_IN_BOOLEAN, 0);
+    f = tdu_field("flag", TDH_IN_BOOLEAN, 0);
     schema_builder_add(&b, &f);                                       /* 4 */
-    f = fp_field("n", TDH_IN_UINT16, 0);
+    f = tdu_field("n", TDH_IN_UINT16, 0);
     schema_builder_add(&b, &f);                                       /* 5 */
-    f = fp_field("vals", TDH_IN_INT32, 0);
+    f = tdu_field("vals", TDH_IN_INT32, 0);
     f.arity = SCHEMA_ARITY_FIELD;
     f.count = 5;
     schema_builder_add(&b, &f);                                       /* 6 */
-    f = fp_field("s", TDH_IN_UNICODESTRING, 0);
+    f = tdu_field("s", TDH_IN_UNICODESTRING, 0);
     schema_builder_add(&b, &f);                                       /* 7 */
-    f = fp_field("st", SCHEMA_IN_STRUCT, 0);
+    f = tdu_field("st", SCHEMA_IN_STRUCT, 0);
     f.arity = SCHEMA_ARITY_FIXED;
     f.count = 2;
     f.first = 10;
     f.nmembers = 2;
     schema_builder_add(&b, &f);                                       /* 8 */
-    f = fp_field("rest", TDH_IN_POINTER, 0);
+    f = tdu_field("rest", TDH_IN_POINTER, 0);
     f.arity = SCHEMA_ARITY_REST;
     schema_builder_add(&b, &f);                                       /* 9 */
-    f = fp_field("x", TDH_IN_UINT64, 0);
+    f = tdu_field("x", TDH_IN_UINT64, 0);
     schema_builder_add(&b, &f);                                       /* 10 */
-    f = fp_field(dup ? "x" : "y", TDH_IN_INT8, 0);
+    f = tdu_field(dup ? "x" : "y", TDH_IN_INT8, 0);
     schema_builder_add(&b, &f);                                       /* 11 */
     struct schema *s = NULL;
     struct errbuf eb;

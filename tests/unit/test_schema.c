@@ -19,18 +19,6 @@
 static const etwhost_guid prov_m = {0xa0c1853b, 0x5c40, 0x4b15,
                                     {0x87, 0x66, 0x3c, 0xf1, 0xc5, 0x8f, 0x98, 0x5a}};
 
-/* Field spec shorthand. */
-static struct schema_field fld(const char *name, unsigned in, unsigned out)
-{
-    struct schema_field f;
-    memset(&f, 0, sizeof f);
-    f.name = name;
-    f.name_len = (uint32_t)strlen(name);
-    f.in_type = (uint16_t)in;
-    f.out_type = (uint16_t)out;
-    return f;
-}
-
 /* Build a schema or fail the test; returns it (mem-owned). */
 static struct schema *build(struct schema_builder *b, uint32_t ntop)
 {
@@ -50,7 +38,7 @@ TEST(schema_builder_validates_structure)
 
     /* A struct whose members point back at itself. */
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field f = fld("s", SCHEMA_IN_STRUCT, 0);
+    struct schema_field f = tdu_field("s", SCHEMA_IN_STRUCT, 0);
     f.first = 0;
     f.nmembers = 1;
     ASSERT_EQ(schema_builder_add(&b, &f), 0);
@@ -63,7 +51,7 @@ TEST(schema_builder_validates_structure)
     f.first = 1;
     f.nmembers = 3;
     schema_builder_add(&b, &f);
-    struct schema_field m = fld("m", TDH_IN_UINT8, 0);
+    struct schema_field m = tdu_field("m", TDH_IN_UINT8, 0);
     schema_builder_add(&b, &m);
     ASSERT_EQ(schema_builder_finish(&b, 1, NULL, &s, &eb), ERR_FORMAT);
     ASSERT_CONTAINS(eb.msg, "outside");
@@ -71,20 +59,20 @@ TEST(schema_builder_validates_structure)
 
     /* A count taken from a later field, and from a string. */
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field a = fld("arr", TDH_IN_UINT32, 0);
+    struct schema_field a = tdu_field("arr", TDH_IN_UINT32, 0);
     a.arity = SCHEMA_ARITY_FIELD;
     a.count = 1;
     schema_builder_add(&b, &a);
-    struct schema_field c = fld("n", TDH_IN_UINT32, 0);
+    struct schema_field c = tdu_field("n", TDH_IN_UINT32, 0);
     schema_builder_add(&b, &c);
     ASSERT_EQ(schema_builder_finish(&b, 2, NULL, &s, &eb), ERR_FORMAT);
     ASSERT_CONTAINS(eb.msg, "not an earlier field");
     schema_builder_free(&b);
 
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field str = fld("str", TDH_IN_UNICODESTRING, 0);
+    struct schema_field str = tdu_field("str", TDH_IN_UNICODESTRING, 0);
     schema_builder_add(&b, &str);
-    struct schema_field bin = fld("bin", TDH_IN_BINARY, 0);
+    struct schema_field bin = tdu_field("bin", TDH_IN_BINARY, 0);
     bin.len_kind = SCHEMA_LEN_FIELD;
     bin.length = 0;
     schema_builder_add(&b, &bin);
@@ -94,7 +82,7 @@ TEST(schema_builder_validates_structure)
 
     /* Unknown in-type. */
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field u = fld("u", 77, 0);
+    struct schema_field u = tdu_field("u", 77, 0);
     schema_builder_add(&b, &u);
     ASSERT_EQ(schema_builder_finish(&b, 1, NULL, &s, &eb), ERR_FORMAT);
     ASSERT_CONTAINS(eb.msg, "in-type 77");
@@ -103,9 +91,9 @@ TEST(schema_builder_validates_structure)
     /* A good one: names copied, strings owned by the schema. */
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
     char nm[8] = "count";
-    struct schema_field n = fld(nm, TDH_IN_UINT16, 0);
+    struct schema_field n = tdu_field(nm, TDH_IN_UINT16, 0);
     schema_builder_add(&b, &n);
-    struct schema_field v = fld("values", TDH_IN_INT32, 0);
+    struct schema_field v = tdu_field("values", TDH_IN_INT32, 0);
     v.arity = SCHEMA_ARITY_FIELD;
     v.count = 0;
     schema_builder_add(&b, &v);
@@ -159,7 +147,7 @@ TEST(schema_cache_keys_priorities_negative)
     /* A manifest schema replaces the negative entry ... */
     struct schema_builder b;
     schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-    struct schema_field f = fld("a", TDH_IN_UINT8, 0);
+    struct schema_field f = tdu_field("a", TDH_IN_UINT8, 0);
     schema_builder_add(&b, &f);
     struct schema *man = build(&b, 1);
     ASSERT_OK(schema_cache_insert(c, &k, man));
@@ -231,7 +219,7 @@ TEST(schema_cache_byte_cap)
     int refused = 0;
     for (unsigned i = 0; i < 50; i++) {
         schema_builder_init(&b, SCHEMA_SRC_MANIFEST);
-        struct schema_field f = fld("a_rather_long_field_name", TDH_IN_UINT8, 0);
+        struct schema_field f = tdu_field("a_rather_long_field_name", TDH_IN_UINT8, 0);
         schema_builder_add(&b, &f);
         struct schema_key k = {.kind = SCHEMA_KEY_MANIFEST, .id = (uint16_t)i, .guid = prov_m};
         int rc = schema_cache_insert(c, &k, build(&b, 1));
@@ -287,30 +275,30 @@ static struct schema *sample_schema(struct schema_cache *c)
     schema_builder_set_name(&b, SCHEMA_NAME_KEYWORDS, "Payload", 7);
     schema_builder_set_name(&b, SCHEMA_NAME_MESSAGE, "Packet %1 ünïcødé", strlen("Packet %1 ünïcødé"));
     /* 0 dir (map), 1 len, 2 payload(len=@1), 3 n, 4 items[@3] struct{5 id,6 name}, 7 ip6 */
-    struct schema_field f = fld("Dir", TDH_IN_UINT16, 0);
+    struct schema_field f = tdu_field("Dir", TDH_IN_UINT16, 0);
     f.map = schema_cache_map_slot(c, &prov_m, "DirMap", 6);
     schema_builder_add(&b, &f);
-    f = fld("Len", TDH_IN_UINT16, 0);
+    f = tdu_field("Len", TDH_IN_UINT16, 0);
     schema_builder_add(&b, &f);
-    f = fld("Payload", TDH_IN_BINARY, TDH_OUT_HEXBINARY);
+    f = tdu_field("Payload", TDH_IN_BINARY, TDH_OUT_HEXBINARY);
     f.len_kind = SCHEMA_LEN_FIELD;
     f.length = 1;
     schema_builder_add(&b, &f);
-    f = fld("N", TDH_IN_UINT32, 0);
+    f = tdu_field("N", TDH_IN_UINT32, 0);
     schema_builder_add(&b, &f);
-    f = fld("Items", SCHEMA_IN_STRUCT, 0);
+    f = tdu_field("Items", SCHEMA_IN_STRUCT, 0);
     f.arity = SCHEMA_ARITY_FIELD;
     f.count = 3;
     f.first = 6;
     f.nmembers = 2;
     schema_builder_add(&b, &f);
-    f = fld("Addr", TDH_IN_BINARY, TDH_OUT_IPV6);
+    f = tdu_field("Addr", TDH_IN_BINARY, TDH_OUT_IPV6);
     schema_builder_add(&b, &f);
-    f = fld("Id", TDH_IN_UINT64, TDH_OUT_HEXINT64);
+    f = tdu_field("Id", TDH_IN_UINT64, TDH_OUT_HEXINT64);
     f.flags = SCHEMA_FF_HAS_TAGS;
     f.tags = 0x123;
     schema_builder_add(&b, &f);
-    f = fld("Name", TDH_IN_UNICODESTRING, TDH_OUT_STRING);
+    f = tdu_field("Name", TDH_IN_UNICODESTRING, TDH_OUT_STRING);
     f.len_kind = SCHEMA_LEN_FIXED;
     f.length = 4;
     schema_builder_add(&b, &f);
