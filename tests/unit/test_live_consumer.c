@@ -184,30 +184,44 @@ static void assert_same_lines(const struct jl *want, const struct jl *got, const
                    got->v[i]);
 }
 
-/* Drop "SequenceNumber":N, (the consumer API does not hand WPP sequence numbers over). */
+/*
+ * Drop the WPP properties the consumer API does not hand over: "SequenceNumber":N
+ * and "ComponentId":N, with the comma that separates them from their neighbours.
+ */
+static void drop_prop_number(char *line, const char *key)
+{
+    char *p = strstr(line, key);
+    if (p == NULL)
+        return;
+    char *q = p + strlen(key);
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (*q == ',')
+        q++;
+    else if (p > line && p[-1] == ',')
+        p--; /* the last property: drop the comma before it */
+    memmove(p, q, strlen(q) + 1);
+}
+
 static void drop_wpp_sequence(struct jl *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        char *p = strstr(l->v[i], "\"SequenceNumber\":");
-        if (p == NULL)
+        if (strstr(l->v[i], "\"event_name\":\"WPP message") == NULL)
             continue;
-        char *q = p + strlen("\"SequenceNumber\":");
-        while (*q >= '0' && *q <= '9')
-            q++;
-        if (*q == ',')
-            q++;
-        memmove(p, q, strlen(q) + 1);
+        drop_prop_number(l->v[i], "\"SequenceNumber\":");
+        drop_prop_number(l->v[i], "\"ComponentId\":");
     }
 }
 
-static void replay_file(const char *file, const char *session_json, const char *manifest,
-                        int wpp)
+/*
+ * Replay the trace at path through the live source (session_json) and require
+ * the lines the .etl reader gives for it; manifest: a full path or NULL; wpp:
+ * the live API hands over no WPP sequence numbers, so the reader's are dropped.
+ */
+static void replay_path(const char *path, const char *session_json, const char *man, int wpp)
 {
-    const char *corpus = t_corpus_or_skip();
-    const char *path = t_path("%s/etl/%s", corpus, file);
-    char man[4096] = "";
-    if (manifest)
-        snprintf(man, sizeof man, "%s/manifests/%s", corpus, manifest);
+    const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *manifest = man;
     struct jl want = {0}, got = {0};
     etl_json(path, manifest ? man : NULL, 0, &want);
     ASSERT(want.n > 0);
@@ -237,6 +251,37 @@ static void replay_file(const char *file, const char *session_json, const char *
     jl_free(&got);
     fake_free(&f);
     printf("%s: %u events decoded identically through the live callback path\n", file, n);
+}
+
+/* replay_path on a corpus trace (skipped without the corpus); manifest: a corpus manifest. */
+static void replay_file(const char *file, const char *session_json, const char *manifest,
+                        int wpp)
+{
+    const char *corpus = t_corpus_or_skip();
+    char man[4096] = "";
+    if (manifest)
+        snprintf(man, sizeof man, "%s/manifests/%s", corpus, manifest);
+    replay_path(t_path("%s/etl/%s", corpus, file), session_json, manifest ? man : NULL, wpp);
+}
+
+/*
+ * A trace of the project's own writer (tests/tools/etlgen) in the test's
+ * temporary folder, its path into out: kind mixed | tracelogging | kernel |
+ * wpp, ptr "4" or "8", extra an etlgen option or NULL.
+ */
+static void own_trace(char *out, size_t cap, const char *kind, int events, const char *ptr,
+                      const char *extra)
+{
+    static int seq;
+    char ev[16];
+    snprintf(ev, sizeof ev, "%d", events);
+    snprintf(out, cap, "%s/own-%s-%d.etl", t_tmpdir(), kind, seq++);
+    const char *argv[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()),
+                          "--kind", kind, "--events", ev, "--ptr", ptr, "--cpus", "2", "-o",
+                          out, extra, NULL};
+    struct t_run r = t_exec(argv, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "etlgen %s: %s", kind, r.err);
+    t_run_free(&r);
 }
 
 static const char *user_session =
@@ -272,6 +317,26 @@ TEST(live_replay_kernel_session)
 TEST(live_replay_wpp_32bit_system_clock)
 {
     replay_file("dfirmuseum__OneDrive_TraceCurrent.6673.1011.etl", user_session, NULL, 1);
+}
+
+/* The same on the project's own traces: runs without the corpus. */
+TEST(live_replay_own_traces)
+{
+    char p[1024];
+    /* mixed: TraceLogging, manifest events with embedded TDH metadata, kernel, WPP. */
+    own_trace(p, sizeof p, "mixed", 1500, "8", NULL);
+    replay_path(p, user_session, NULL, 1);
+    own_trace(p, sizeof p, "mixed", 1500, "4", "--compress");
+    replay_path(p, user_session, NULL, 1);
+    own_trace(p, sizeof p, "tracelogging", 800, "8", NULL);
+    replay_path(p, user_session, NULL, 0);
+    own_trace(p, sizeof p, "wpp", 600, "4", NULL);
+    replay_path(p, user_session, NULL, 1);
+    own_trace(p, sizeof p, "kernel", 1500, "8", "--compress");
+    replay_path(p,
+                "{\"type\": \"live\", \"tdh\": false, \"session\": {\"kind\": \"kernel\", "
+                "\"kernel_flags\": [\"Process\", \"Thread\", \"ImageLoad\", \"DiskIo\"]}}",
+                NULL, 0);
 }
 
 /* ---- The project's own fixture: every extended item kind, header kinds ---- */
@@ -679,8 +744,8 @@ static uint32_t count_lines(const char *log, const char *prefix)
 
 TEST(live_restarts_after_an_external_stop_without_losing_or_repeating_events)
 {
-    const char *corpus = t_corpus_or_skip();
-    const char *path = t_path("%s/etl/krabsetw__powershell.etl", corpus);
+    char path[1024];
+    own_trace(path, sizeof path, "tracelogging", 400, "8", NULL);
     struct jl want = {0}, got = {0};
     etl_json(path, NULL, 0, &want);
     struct fake_etw f;
@@ -692,7 +757,7 @@ TEST(live_restarts_after_an_external_stop_without_losing_or_repeating_events)
     struct dec x;
     dec_init(&x, NULL);
     ASSERT_EQ_U64(read_all(s, n, &x, &got), n);
-    assert_same_lines(&want, &got, "powershell across a restart");
+    assert_same_lines(&want, &got, "own trace across a restart");
     char st[1024];
     s->stats(s, st, sizeof st);
     ASSERT_CONTAINS(st, "restarts 1");
@@ -779,10 +844,11 @@ TEST(live_open_and_close_touch_no_session)
 
 TEST(live_no_restart_ends_the_source)
 {
-    const char *corpus = t_corpus_or_skip();
+    char path[1024];
+    own_trace(path, sizeof path, "mixed", 600, "8", NULL);
     struct fake_etw f;
     fake_init(&f);
-    uint32_t n = fake_add_etl(&f, "", t_path("%s/etl/krabsetw__powershell.etl", corpus), 0);
+    uint32_t n = fake_add_etl(&f, "", path, 0);
     f.external_stop_after = n; /* the session vanishes once everything was delivered */
     etw_api_override(&f.api);
     struct source *s = live_source(
@@ -810,10 +876,11 @@ TEST(live_no_restart_ends_the_source)
 
 TEST(live_counts_rt_lost_events_and_session_losses)
 {
-    const char *corpus = t_corpus_or_skip();
+    char path[1024];
+    own_trace(path, sizeof path, "mixed", 600, "8", NULL);
     struct fake_etw f;
     fake_init(&f);
-    uint32_t n = fake_add_etl(&f, "", t_path("%s/etl/krabsetw__powershell.etl", corpus), 0);
+    uint32_t n = fake_add_etl(&f, "", path, 0);
     f.rt_lost[0] = 3;
     f.rt_lost[1] = 2;
     f.rt_lost[2] = 1;
@@ -984,11 +1051,13 @@ TEST(live_graceful_stop_stops_an_owned_session_and_leaves_an_attached_one)
 
 TEST(live_runtime_consumes_two_sessions_at_once)
 {
-    const char *corpus = t_corpus_or_skip();
+    char one[1024], two[1024];
+    own_trace(one, sizeof one, "mixed", 800, "8", NULL);
+    own_trace(two, sizeof two, "tracelogging", 500, "4", "--compress");
     struct fake_etw f;
     fake_init(&f);
-    uint32_t n1 = fake_add_etl(&f, "one", t_path("%s/etl/krabsetw__powershell.etl", corpus), 0);
-    uint32_t n2 = fake_add_etl(&f, "two", t_path("%s/etl/etlparser__AMSITrace.etl", corpus), 0);
+    uint32_t n1 = fake_add_etl(&f, "one", one, 0);
+    uint32_t n2 = fake_add_etl(&f, "two", two, 0);
     /* Each session vanishes once its events are delivered; restart off ends its source. */
     f.end_when_drained = 1;
     const char *dir = t_path("%s/conf", t_tmpdir());
@@ -1024,8 +1093,8 @@ TEST(live_runtime_consumes_two_sessions_at_once)
     ASSERT_EQ_U64(tot.delivered, (uint64_t)n1 + n2);
     /* As many fully decoded events as the .etl reader gets from the same files. */
     struct jl j = {0};
-    etl_json(t_path("%s/etl/krabsetw__powershell.etl", corpus), NULL, 0, &j);
-    etl_json(t_path("%s/etl/etlparser__AMSITrace.etl", corpus), NULL, 0, &j);
+    etl_json(one, NULL, 0, &j);
+    etl_json(two, NULL, 0, &j);
     uint64_t full = 0;
     for (size_t i = 0; i < j.n; i++)
         full += strstr(j.v[i], "\"decode_error\"") == NULL;
