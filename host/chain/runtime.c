@@ -55,6 +55,9 @@ struct run {
     atomic_int hard_stop;   /* second stop signal: give up retries */
     atomic_int stopping;
     atomic_int pipeline_done;
+    /* The pipeline's end wakes the control loop at once (it otherwise wakes every 20 ms). */
+    struct plat_mutex done_mu;
+    struct plat_cond done_cv;
     atomic_int fatal;       /* a sink failed and on_sink_error is stop */
     uint32_t retry_initial_ms, retry_max_ms;
     int continue_on_sink_error;
@@ -505,7 +508,10 @@ static void pipeline_main(void *arg)
     }
     maybe_swap_chain(r);
     close_sinks(r->chain);
+    plat_mutex_lock(&r->done_mu);
     atomic_store(&r->pipeline_done, 1);
+    plat_cond_broadcast(&r->done_cv);
+    plat_mutex_unlock(&r->done_mu);
 }
 
 /* ---- Statistics ---- */
@@ -636,6 +642,8 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
     r->continue_on_sink_error = cfg ? cfg->on_sink_error_continue : 0;
     r->ev_arena.chunk_size = 1 << 20;
     plat_mutex_init(&r->swap_mu);
+    plat_mutex_init(&r->done_mu);
+    plat_cond_init(&r->done_cv);
     uint32_t batch = cfg && cfg->batch_size ? cfg->batch_size : 256;
     uint32_t depth = cfg && cfg->queue_depth ? cfg->queue_depth : CFG_DEFAULT_QUEUE_DEPTH;
     if (queue_init(&r->q, depth, batch) || ensure_events(r, batch)) {
@@ -695,7 +703,10 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
     uint64_t next_progress = t0 + 500000000ULL;
     int progress_shown = 0, stops = 0;
     while (!atomic_load(&r->pipeline_done)) {
-        plat_sleep_ms(20);
+        plat_mutex_lock(&r->done_mu);
+        if (!atomic_load(&r->pipeline_done))
+            plat_cond_timedwait(&r->done_cv, &r->done_mu, 20);
+        plat_mutex_unlock(&r->done_mu);
         uint32_t sig = plat_signals_take();
         if (sig & PLAT_SIG_STOP) {
             stops++;
@@ -787,6 +798,8 @@ out:
     mem_free(r->pools);
     mem_free(r->st);
     plat_mutex_destroy(&r->swap_mu);
+    plat_cond_destroy(&r->done_cv);
+    plat_mutex_destroy(&r->done_mu);
     mem_free(r);
     return rc;
 }
