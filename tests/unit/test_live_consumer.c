@@ -624,6 +624,51 @@ TEST(live_tdh_schemas_decode_like_embedded_metadata)
            n, decoded, f.tdh_calls, keys, f.map_calls);
 }
 
+/*
+ * The same on the project's own trace: etlgen's manifest-style events carry
+ * their TRACE_EVENT_INFO (and maps) only as embedded metadata records, so
+ * live they decode only through the TDH answers.  Runs without the corpus.
+ */
+TEST(live_tdh_schemas_decode_like_embedded_metadata_own_trace)
+{
+    char path[1024];
+    own_trace(path, sizeof path, "mixed", 2000, "8", NULL);
+    struct jl want = {0}, got = {0};
+    etl_json(path, NULL, 1, &want);
+    drop_wpp_sequence(&want);
+    struct fake_etw f;
+    fake_init(&f);
+    uint32_t answers = fake_add_tdh_from_etl(&f, path);
+    ASSERT(answers >= 1);
+    uint32_t n = fake_add_etl(&f, "", path, 1);
+    ASSERT_EQ(n, want.n);
+    etw_api_override(&f.api);
+    struct source *s = live_source(
+        "{\"type\": \"live\", \"session\": {\"name\": \"own\"}, "
+        "\"providers\": [\"{3c4b5a69-7d8e-4f90-a1b2-c3d4e5f60718}:5\"]}");
+    struct dec x;
+    dec_init(&x, NULL);
+    ASSERT_EQ_U64(read_all(s, n, &x, &got), n);
+    assert_same_lines(&want, &got, "own manifest-style events via TDH");
+    size_t decoded = 0;
+    for (size_t i = 0; i < got.n; i++)
+        decoded += strstr(got.v[i], "\"provider\":\"Etwhost-Sample-Manifest\"") != NULL &&
+                   strstr(got.v[i], "\"decode_error\"") == NULL;
+    ASSERT_MSG(decoded > 100, "only %zu manifest-style events decoded", decoded);
+    uint32_t keys = distinct_keys(&f);
+    ASSERT(f.tdh_calls >= 1);
+    ASSERT_EQ(f.tdh_calls, keys);
+    source_destroy(s);
+    etw_api_override(NULL);
+    dec_free(&x);
+    jl_free(&want);
+    jl_free(&got);
+    fake_free(&f);
+    printf("own trace: %u events, %zu manifest-style events decoded from TDH schemas, %u TDH "
+           "calls for %u keys, %u map calls\n",
+           n, decoded, f.tdh_calls, keys, f.map_calls);
+}
+
 TEST(live_tdh_schema_survives_the_archive_encoding)
 {
     const char *corpus = t_corpus_or_skip();
