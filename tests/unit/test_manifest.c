@@ -311,6 +311,52 @@ TEST(manifest_fixture_decodes_every_construct)
     mem_free((void *)man);
 }
 
+/*
+ * Manifest schemas travel in archives: a trace of the fixture's events,
+ * converted with --manifest, dumps exactly like the .etl dumped with
+ * --manifest, with no manifest at hand.  Runs without the corpus.
+ */
+TEST(manifest_schemas_travel_in_archives)
+{
+    const char *man = fixture_path();
+    struct mrec r[2];
+    memset(r, 0, sizeof r);
+    r[0].id = 1;
+    r[0].opcode = 1;
+    r[0].task = 7;
+    t1_payload(&r[0].p, 0, 2);
+    r[1] = r[0];
+    r[1].ptr32 = 1;
+    t1_payload(&r[1].p, 1, 0);
+    size_t len;
+    uint8_t *file = write_trace(r, 2, &len);
+    char etl[1024], arc[1024];
+    snprintf(etl, sizeof etl, "%s/m.etl", t_tmpdir());
+    snprintf(arc, sizeof arc, "%s/m.etwa", t_tmpdir());
+    t_write_bytes(etl, file, len);
+    const char *with_args[] = {"dump", "-q", "--manifest", man, etl, NULL};
+    struct t_run with = t_etwhost(with_args, NULL, NULL);
+    ASSERT_MSG(with.status == 0, "dump --manifest: %s", with.err);
+    const char *without_args[] = {"dump", "-q", etl, NULL};
+    struct t_run without = t_etwhost(without_args, NULL, NULL);
+    ASSERT_MSG(without.status == 0, "dump: %s", without.err);
+    ASSERT_CONTAINS(with.out, "\"event_name\":\"Xfer/Start\"");
+    ASSERT_CONTAINS(without.out, "decode_error");
+    const char *conv_args[] = {"convert", "-q", "--manifest", man, etl, "-o", arc, NULL};
+    struct t_run conv = t_etwhost(conv_args, NULL, NULL);
+    ASSERT_MSG(conv.status == 0, "convert: %s", conv.err);
+    const char *back_args[] = {"dump", "-q", arc, NULL};
+    struct t_run back = t_etwhost(back_args, NULL, NULL);
+    ASSERT_MSG(back.status == 0, "dump archive: %s", back.err);
+    ASSERT_STREQ(back.out, with.out);
+    t_run_free(&with);
+    t_run_free(&without);
+    t_run_free(&conv);
+    t_run_free(&back);
+    mem_free(file);
+    mem_free((void *)man);
+}
+
 TEST(manifest_fixture_names_levels_keywords_channels)
 {
     const char *man = fixture_path();
