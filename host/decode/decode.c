@@ -869,10 +869,24 @@ int decode_record(struct decoder *d, const struct record *rec, struct event *ev)
         finish(d, ev, ETWHOST_DECODE_NONE);
         return ERR_NOMEM;
     }
-    char desc[400 + 14];
-    memcpy(desc, "no schema for ", 14);
-    schema_key_describe(&key, ev->hdr.provider_name, desc + 14, sizeof desc - 14);
-    event_set_error_str(ev, desc);
+    /* The text depends on the key and the provider name only: the last one is kept. */
+    const char *name = ev->hdr.provider_name ? ev->hdr.provider_name : "";
+    size_t nl = strlen(name);
+    if (d->nosch.len == 0 || memcmp(&d->nosch.key, &key, sizeof key) != 0 ||
+        nl >= sizeof d->nosch.name || memcmp(d->nosch.name, name, nl + 1) != 0) {
+        memcpy(d->nosch.text, "no schema for ", 14);
+        schema_key_describe(&key, ev->hdr.provider_name, d->nosch.text + 14,
+                            sizeof d->nosch.text - 14);
+        d->nosch.len = (uint32_t)strlen(d->nosch.text);
+        d->nosch.key = key;
+        if (nl < sizeof d->nosch.name)
+            memcpy(d->nosch.name, name, nl + 1);
+        else
+            d->nosch.len = 0; /* too long to compare later: not kept */
+        event_set_error_mem(ev, d->nosch.text, strlen(d->nosch.text));
+    } else {
+        event_set_error_mem(ev, d->nosch.text, d->nosch.len);
+    }
     finish(d, ev, ETWHOST_DECODE_NONE);
     return 0;
 }

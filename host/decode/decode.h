@@ -85,6 +85,17 @@ struct decoder {
     uint32_t vals_cap;
     uint32_t epoch;
     struct decoder_stats st;
+    /*
+     * The "no schema for ..." text of the last event without a schema, with
+     * the key and provider name it describes: runs of such events (common in
+     * traces of providers nobody has a manifest for) reuse it.
+     */
+    struct {
+        struct schema_key key;
+        uint32_t len;      /* 0: empty */
+        char name[204];    /* provider name it was built with ("" for none) */
+        char text[414];
+    } nosch;
 };
 
 /* Prepare a decoder using cache (borrowed; must outlive the decoder's use). */

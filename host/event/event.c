@@ -173,7 +173,13 @@ void event_set_error_str(struct event *ev, const char *msg)
 {
     if (ev->decode_error != NULL)
         return;
-    size_t len = strlen(msg);
+    event_set_error_mem(ev, msg, strlen(msg));
+}
+
+void event_set_error_mem(struct event *ev, const char *msg, size_t len)
+{
+    if (ev->decode_error != NULL)
+        return;
     if (len > 511)
         len = 511; /* event_set_error's line buffer */
     const char *copy = ev->arena ? arena_dup(ev->arena, msg, len, 1) : NULL;

@@ -152,6 +152,8 @@ void event_set_error(struct event *ev, const char *fmt, ...)
 
 /* The same with a finished message (copied; cut like event_set_error's). */
 void event_set_error_str(struct event *ev, const char *msg);
+/* event_set_error_str for the len bytes at msg (no NUL needed; at most 511 are kept). */
+void event_set_error_mem(struct event *ev, const char *msg, size_t len);
 
 /*
  * Mark decoding as finished: decode_status becomes FULL unless an error was
