@@ -872,20 +872,22 @@ int decode_record(struct decoder *d, const struct record *rec, struct event *ev)
     /* The text depends on the key and the provider name only: the last one is kept. */
     const char *name = ev->hdr.provider_name ? ev->hdr.provider_name : "";
     size_t nl = strlen(name);
-    if (d->nosch.len == 0 || memcmp(&d->nosch.key, &key, sizeof key) != 0 ||
-        nl >= sizeof d->nosch.name || memcmp(d->nosch.name, name, nl + 1) != 0) {
-        memcpy(d->nosch.text, "no schema for ", 14);
-        schema_key_describe(&key, ev->hdr.provider_name, d->nosch.text + 14,
-                            sizeof d->nosch.text - 14);
-        d->nosch.len = (uint32_t)strlen(d->nosch.text);
-        d->nosch.key = key;
-        if (nl < sizeof d->nosch.name)
-            memcpy(d->nosch.name, name, nl + 1);
-        else
-            d->nosch.len = 0; /* too long to compare later: not kept */
-        event_set_error_mem(ev, d->nosch.text, strlen(d->nosch.text));
+    uint32_t h = (key.guid.data1 ^ (uint32_t)key.id * 0x9E3779B1u ^ (uint32_t)key.version << 7 ^
+                  (uint32_t)key.opcode << 13 ^ (uint32_t)key.kind << 21) *
+                 0x85EBCA6Bu;
+    struct decoder_nosch *m = &d->nosch[(h >> 16) % DECODE_NOSCH_SLOTS];
+    if (m->len == 0 || memcmp(&m->key, &key, sizeof key) != 0 || nl >= sizeof m->name ||
+        memcmp(m->name, name, nl + 1) != 0) {
+        memcpy(m->text, "no schema for ", 14);
+        schema_key_describe(&key, ev->hdr.provider_name, m->text + 14, sizeof m->text - 14);
+        size_t tl = strlen(m->text);
+        m->key = key;
+        m->len = nl < sizeof m->name ? (uint32_t)tl : 0; /* a longer name is not kept */
+        if (m->len)
+            memcpy(m->name, name, nl + 1);
+        event_set_error_mem(ev, m->text, tl);
     } else {
-        event_set_error_mem(ev, d->nosch.text, d->nosch.len);
+        event_set_error_mem(ev, m->text, m->len);
     }
     finish(d, ev, ETWHOST_DECODE_NONE);
     return 0;

@@ -75,6 +75,8 @@ struct decoder_stats {
     uint64_t nomem;
 };
 
+#define DECODE_NOSCH_SLOTS 16
+
 struct decoder {
     struct schema_cache *cache; /* not owned */
     struct schema_source sources[DECODE_MAX_SOURCES];
@@ -86,16 +88,16 @@ struct decoder {
     uint32_t epoch;
     struct decoder_stats st;
     /*
-     * The "no schema for ..." text of the last event without a schema, with
-     * the key and provider name it describes: runs of such events (common in
-     * traces of providers nobody has a manifest for) reuse it.
+     * "no schema for ..." texts of recent events without a schema, with the
+     * key and provider name each describes, by a hash of the key: events of
+     * providers nobody has a manifest for (often most of a trace) reuse them.
      */
-    struct {
+    struct decoder_nosch {
         struct schema_key key;
         uint32_t len;      /* 0: empty */
         char name[204];    /* provider name it was built with ("" for none) */
         char text[414];
-    } nosch;
+    } nosch[DECODE_NOSCH_SLOTS];
 };
 
 /* Prepare a decoder using cache (borrowed; must outlive the decoder's use). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/text.h"
 
 int record_ext_next(const struct record *r, uint32_t *pos, uint16_t *type, const uint8_t **data,
                     uint16_t *len)
@@ -36,24 +37,22 @@ void guid_read(etwhost_guid *g, const uint8_t *p)
 
 void guid_format(const etwhost_guid *g, char out[37])
 {
-    static const char hx[] = "0123456789abcdef";
-    char *o = out;
-    for (int i = 7; i >= 0; i--)
-        *o++ = hx[(g->data1 >> (i * 4)) & 15];
-    *o++ = '-';
-    for (int i = 3; i >= 0; i--)
-        *o++ = hx[(g->data2 >> (i * 4)) & 15];
-    *o++ = '-';
-    for (int i = 3; i >= 0; i--)
-        *o++ = hx[(g->data3 >> (i * 4)) & 15];
-    *o++ = '-';
-    for (int i = 0; i < 8; i++) {
-        if (i == 2)
-            *o++ = '-';
-        *o++ = hx[g->data4[i] >> 4];
-        *o++ = hx[g->data4[i] & 15];
-    }
-    *o = '\0';
+    /* Two hex digits per byte from text_hex2, in the GUID's printed byte order. */
+    uint8_t b[16];
+    b[0] = (uint8_t)(g->data1 >> 24);
+    b[1] = (uint8_t)(g->data1 >> 16);
+    b[2] = (uint8_t)(g->data1 >> 8);
+    b[3] = (uint8_t)g->data1;
+    b[4] = (uint8_t)(g->data2 >> 8);
+    b[5] = (uint8_t)g->data2;
+    b[6] = (uint8_t)(g->data3 >> 8);
+    b[7] = (uint8_t)g->data3;
+    memcpy(b + 8, g->data4, 8);
+    static const uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    for (int i = 0; i < 16; i++)
+        memcpy(out + at[i], text_hex2 + 2 * b[i], 2);
+    out[8] = out[13] = out[18] = out[23] = '-';
+    out[36] = '\0';
 }
 
 static int hexval(char c)
