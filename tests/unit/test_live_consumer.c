@@ -583,45 +583,59 @@ static uint32_t distinct_keys(const struct fake_etw *f)
     return n;
 }
 
-TEST(live_tdh_schemas_decode_like_embedded_metadata)
+/*
+ * Replay the trace at path without its TDH metadata records; TDH answers with
+ * the blobs those records carry.  Every event must decode as the .etl reader
+ * decodes it with the metadata, more than 100 lines must contain marker (and
+ * no decode_error), and TdhGetEventInformation runs once per schema key.
+ * min_answers: TDH answers the trace must provide; maps: 1 when
+ * TdhGetEventMapInformation must be used (1..16 times).
+ */
+static void tdh_replay(const char *path, const char *session_json, const char *marker,
+                       uint32_t min_answers, int maps, const char *what)
 {
-    const char *corpus = t_corpus_or_skip();
-    const char *path = t_path("%s/etl/demikernel__PktMon.etl", corpus);
-    /* The .etl path decodes PktMon events with the TRACE_EVENT_INFO blobs the file carries. */
     struct jl want = {0}, got = {0};
     etl_json(path, NULL, 1, &want);
+    drop_wpp_sequence(&want);
     struct fake_etw f;
     fake_init(&f);
-    /* The live path has no metadata records: TDH answers with those same blobs. */
     uint32_t answers = fake_add_tdh_from_etl(&f, path);
-    ASSERT(answers >= 7);
+    ASSERT(answers >= min_answers);
     uint32_t n = fake_add_etl(&f, "", path, 1);
     ASSERT_EQ(n, want.n);
     etw_api_override(&f.api);
-    struct source *s = live_source(
-        "{\"type\": \"live\", \"session\": {\"name\": \"pktmon\"}, "
-        "\"providers\": [\"{4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac}:5\"]}");
+    struct source *s = live_source(session_json);
     struct dec x;
     dec_init(&x, NULL);
     ASSERT_EQ_U64(read_all(s, n, &x, &got), n);
-    assert_same_lines(&want, &got, "PktMon via TDH");
+    assert_same_lines(&want, &got, what);
     size_t decoded = 0;
     for (size_t i = 0; i < got.n; i++)
-        decoded += strstr(got.v[i], "\"PktGroupId\":") != NULL;
-    ASSERT_MSG(decoded > 100, "only %zu PktMon packet events decoded", decoded);
-    /* TdhGetEventInformation once per schema key, never again. */
+        decoded += strstr(got.v[i], marker) != NULL && strstr(got.v[i], "\"decode_error\"") == NULL;
+    ASSERT_MSG(decoded > 100, "%s: only %zu events with %s decoded", what, decoded, marker);
     uint32_t keys = distinct_keys(&f);
+    ASSERT(f.tdh_calls >= 1);
     ASSERT_EQ(f.tdh_calls, keys);
-    ASSERT(f.map_calls >= 1 && f.map_calls <= 16);
+    if (maps)
+        ASSERT(f.map_calls >= 1 && f.map_calls <= 16);
     source_destroy(s);
     etw_api_override(NULL);
     dec_free(&x);
     jl_free(&want);
     jl_free(&got);
     fake_free(&f);
-    printf("PktMon: %u events, %zu packet events decoded from TDH schemas, %u TDH calls for %u "
-           "keys, %u map calls\n",
-           n, decoded, f.tdh_calls, keys, f.map_calls);
+    printf("%s: %u events, %zu decoded from TDH schemas, %u TDH calls for %u keys, %u map "
+           "calls\n",
+           what, n, decoded, f.tdh_calls, keys, f.map_calls);
+}
+
+TEST(live_tdh_schemas_decode_like_embedded_metadata)
+{
+    const char *corpus = t_corpus_or_skip();
+    tdh_replay(t_path("%s/etl/demikernel__PktMon.etl", corpus),
+               "{\"type\": \"live\", \"session\": {\"name\": \"pktmon\"}, "
+               "\"providers\": [\"{4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac}:5\"]}",
+               "\"PktGroupId\":", 7, 1, "PktMon via TDH");
 }
 
 /*
@@ -633,40 +647,11 @@ TEST(live_tdh_schemas_decode_like_embedded_metadata_own_trace)
 {
     char path[1024];
     own_trace(path, sizeof path, "mixed", 2000, "8", NULL);
-    struct jl want = {0}, got = {0};
-    etl_json(path, NULL, 1, &want);
-    drop_wpp_sequence(&want);
-    struct fake_etw f;
-    fake_init(&f);
-    uint32_t answers = fake_add_tdh_from_etl(&f, path);
-    ASSERT(answers >= 1);
-    uint32_t n = fake_add_etl(&f, "", path, 1);
-    ASSERT_EQ(n, want.n);
-    etw_api_override(&f.api);
-    struct source *s = live_source(
-        "{\"type\": \"live\", \"session\": {\"name\": \"own\"}, "
-        "\"providers\": [\"{3c4b5a69-7d8e-4f90-a1b2-c3d4e5f60718}:5\"]}");
-    struct dec x;
-    dec_init(&x, NULL);
-    ASSERT_EQ_U64(read_all(s, n, &x, &got), n);
-    assert_same_lines(&want, &got, "own manifest-style events via TDH");
-    size_t decoded = 0;
-    for (size_t i = 0; i < got.n; i++)
-        decoded += strstr(got.v[i], "\"provider\":\"Etwhost-Sample-Manifest\"") != NULL &&
-                   strstr(got.v[i], "\"decode_error\"") == NULL;
-    ASSERT_MSG(decoded > 100, "only %zu manifest-style events decoded", decoded);
-    uint32_t keys = distinct_keys(&f);
-    ASSERT(f.tdh_calls >= 1);
-    ASSERT_EQ(f.tdh_calls, keys);
-    source_destroy(s);
-    etw_api_override(NULL);
-    dec_free(&x);
-    jl_free(&want);
-    jl_free(&got);
-    fake_free(&f);
-    printf("own trace: %u events, %zu manifest-style events decoded from TDH schemas, %u TDH "
-           "calls for %u keys, %u map calls\n",
-           n, decoded, f.tdh_calls, keys, f.map_calls);
+    tdh_replay(path,
+               "{\"type\": \"live\", \"session\": {\"name\": \"own\"}, "
+               "\"providers\": [\"{3c4b5a69-7d8e-4f90-a1b2-c3d4e5f60718}:5\"]}",
+               "\"provider\":\"Etwhost-Sample-Manifest\"", 1, 0,
+               "own manifest-style events via TDH");
 }
 
 TEST(live_tdh_schema_survives_the_archive_encoding)

@@ -266,11 +266,12 @@ static const char *fixture_path(void)
     return mem_strdup(path);
 }
 
-/* ---- Tests ---------------------------------------------------------------------------- */
-
-TEST(manifest_fixture_decodes_every_construct)
+/*
+ * A trace of two events of the fixture manifest's event 1 (Xfer/Start): one
+ * 64-bit with two points, one 32-bit with none.  mem_alloc'd, length in *len.
+ */
+static uint8_t *fixture_trace(size_t *len)
 {
-    const char *man = fixture_path();
     struct mrec r[2];
     memset(r, 0, sizeof r);
     r[0].id = 1;
@@ -280,8 +281,16 @@ TEST(manifest_fixture_decodes_every_construct)
     r[1] = r[0];
     r[1].ptr32 = 1;
     t1_payload(&r[1].p, 1, 0);
+    return write_trace(r, 2, len);
+}
+
+/* ---- Tests ---------------------------------------------------------------------------- */
+
+TEST(manifest_fixture_decodes_every_construct)
+{
+    const char *man = fixture_path();
     size_t len;
-    uint8_t *file = write_trace(r, 2, &len);
+    uint8_t *file = fixture_trace(&len);
     char *out = decode_with(&man, 1, file, len, NULL);
     const char *l0 = line_of(out, 0);
     ASSERT_CONTAINS(l0, "\"provider\":\"Etwhost-Test\"");
@@ -319,17 +328,8 @@ TEST(manifest_fixture_decodes_every_construct)
 TEST(manifest_schemas_travel_in_archives)
 {
     const char *man = fixture_path();
-    struct mrec r[2];
-    memset(r, 0, sizeof r);
-    r[0].id = 1;
-    r[0].opcode = 1;
-    r[0].task = 7;
-    t1_payload(&r[0].p, 0, 2);
-    r[1] = r[0];
-    r[1].ptr32 = 1;
-    t1_payload(&r[1].p, 1, 0);
     size_t len;
-    uint8_t *file = write_trace(r, 2, &len);
+    uint8_t *file = fixture_trace(&len);
     char etl[1024], arc[1024];
     snprintf(etl, sizeof etl, "%s/m.etl", t_tmpdir());
     snprintf(arc, sizeof arc, "%s/m.etwa", t_tmpdir());
