@@ -120,7 +120,7 @@ static int check_block(struct walk *w, const struct ar_frame *f, uint64_t bno)
         }
     }
     for (uint32_t k = 0; k < w->meta->nschemas; k++) {
-        uint64_t id = ar_r64(w->meta->schema_ids + 8 * k);
+        uint64_t id = le_r64(w->meta->schema_ids + 8 * k);
         if (!has_sid(w, id))
             report(w, f->off,
                    "block %llu: schema %016llx is not in the archive before it (its events "
@@ -181,9 +181,9 @@ static int footer_valid(const uint8_t *base, uint64_t len, uint64_t *ioff)
     if (len < AR_FILE_HDR_SIZE + AR_FOOTER_SIZE)
         return 0;
     const uint8_t *ft = base + len - AR_FOOTER_SIZE;
-    if (ar_r32(ft + 28) != AR_FOOTER_MAGIC || ar_crc32c(0, ft, 24) != ar_r32(ft + 24))
+    if (le_r32(ft + 28) != AR_FOOTER_MAGIC || ar_crc32c(0, ft, 24) != le_r32(ft + 24))
         return 0;
-    *ioff = ar_r64(ft);
+    *ioff = le_r64(ft);
     return 1;
 }
 
@@ -345,11 +345,11 @@ static int walk_open(struct walk *w, const char *path, struct archive_check *c,
     if (*len < AR_FILE_HDR_SIZE || memcmp(*data, archive_magic, 8) != 0)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: not an etwhost archive (bad magic)",
                           path);
-    if (ar_crc32c(0, *data, 60) != ar_r32(*data + 60))
+    if (ar_crc32c(0, *data, 60) != le_r32(*data + 60))
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: file header checksum mismatch", path);
-    if (ar_r16(*data + 8) != AR_FORMAT_MAJOR)
+    if (le_r16(*data + 8) != AR_FORMAT_MAJOR)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x8: archive format %u.x is not supported",
-                          path, ar_r16(*data + 8));
+                          path, le_r16(*data + 8));
     return 0;
 }
 
@@ -430,12 +430,12 @@ static int build_index(struct walk *w, const uint64_t *newoff, struct growbuf *i
             continue;
         if (ar_block_meta_parse(f, w->meta, &why))
             continue;
-        ar_w64(t, newoff[i]);
-        ar_w32(t + 8, (uint32_t)f->total);
-        ar_w32(t + 12, f->count);
-        ar_w64(t + 16, f->a);
-        ar_w64(t + 24, f->b);
-        ar_w32(t + 32, w->meta->nprov);
+        le_w64(t, newoff[i]);
+        le_w32(t + 8, (uint32_t)f->total);
+        le_w32(t + 12, f->count);
+        le_w64(t + 16, f->a);
+        le_w64(t + 24, f->b);
+        le_w32(t + 32, w->meta->nprov);
         gb_put(&blocks, t, 36);
         for (uint32_t k = 0; k < w->meta->nprov; k++) {
             size_t j = 0;
@@ -455,7 +455,7 @@ static int build_index(struct walk *w, const uint64_t *newoff, struct growbuf *i
                 pv[npv].nl = w->meta->prov_name_len[k];
                 npv++;
             }
-            ar_w16(t, (uint32_t)j);
+            le_w16(t, (uint32_t)j);
             gb_put(&blocks, t, 2);
         }
         nb++;
@@ -466,8 +466,8 @@ static int build_index(struct walk *w, const uint64_t *newoff, struct growbuf *i
             const struct ar_frame *f = &w->good[i];
             if (f->type != (pass == 0 ? AR_FRAME_SCHEMA : AR_FRAME_DICT))
                 continue;
-            ar_w64(t, newoff[i]);
-            ar_w64(t + 8, f->a);
+            le_w64(t, newoff[i]);
+            le_w64(t + 8, f->a);
             gb_put(&refs, t, 16);
             if (pass == 0)
                 ns++;
@@ -475,15 +475,15 @@ static int build_index(struct walk *w, const uint64_t *newoff, struct growbuf *i
                 nd++;
         }
     }
-    ar_w32(t, nb);
-    ar_w32(t + 4, ns);
-    ar_w32(t + 8, nd);
-    ar_w32(t + 12, (uint32_t)npv);
-    ar_w64(t + 16, events);
+    le_w32(t, nb);
+    le_w32(t + 4, ns);
+    le_w32(t + 8, nd);
+    le_w32(t + 12, (uint32_t)npv);
+    le_w64(t + 16, events);
     gb_put(ix, t, 24);
     for (size_t j = 0; j < npv; j++) {
         gb_put(ix, pv[j].guid, 16);
-        ar_w16(t, pv[j].nl);
+        le_w16(t, pv[j].nl);
         gb_put(ix, t, 2);
         gb_put(ix, pv[j].name, pv[j].nl);
     }
@@ -544,25 +544,25 @@ int archive_repair(const char *path, const char *outp, struct archive_check *c,
     }
     uint8_t h[AR_FRAME_HDR_SIZE];
     memset(h, 0, sizeof h);
-    ar_w32(h, AR_FRAME_MAGIC);
+    le_w32(h, AR_FRAME_MAGIC);
     h[4] = AR_FRAME_INDEX;
     h[5] = AR_CODEC_NONE;
-    ar_w16(h + 6, AR_FRAME_HDR_SIZE);
-    ar_w32(h + 12, (uint32_t)ix.len);
-    ar_w32(h + 16, (uint32_t)ix.len);
-    ar_w64(h + 24, c->good_blocks);
-    ar_w64(h + 32, c->events);
-    ar_w32(h + 40, ar_crc32c(0, ix.p, ix.len));
-    ar_w32(h + 44, ar_crc32c(0, h, 44));
+    le_w16(h + 6, AR_FRAME_HDR_SIZE);
+    le_w32(h + 12, (uint32_t)ix.len);
+    le_w32(h + 16, (uint32_t)ix.len);
+    le_w64(h + 24, c->good_blocks);
+    le_w64(h + 32, c->events);
+    le_w32(h + 40, ar_crc32c(0, ix.p, ix.len));
+    le_w32(h + 44, ar_crc32c(0, h, 44));
     uint64_t ioff = o.size;
     out_put(&o, h, sizeof h);
     out_put(&o, ix.p, ix.len);
     uint8_t ft[AR_FOOTER_SIZE];
-    ar_w64(ft, ioff);
-    ar_w64(ft + 8, AR_FRAME_HDR_SIZE + ix.len);
-    ar_w64(ft + 16, c->events);
-    ar_w32(ft + 24, ar_crc32c(0, ft, 24));
-    ar_w32(ft + 28, AR_FOOTER_MAGIC);
+    le_w64(ft, ioff);
+    le_w64(ft + 8, AR_FRAME_HDR_SIZE + ix.len);
+    le_w64(ft + 16, c->events);
+    le_w32(ft + 24, ar_crc32c(0, ft, 24));
+    le_w32(ft + 28, AR_FOOTER_MAGIC);
     out_put(&o, ft, sizeof ft);
     if (o.failed || fflush(f) != 0 || plat_fsync(f) != 0) {
         rc = errbuf_set(eb, ERR_IO, "%s: write failed", tmp);

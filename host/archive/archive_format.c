@@ -32,7 +32,7 @@ uint32_t ar_crc32c(uint32_t crc, const uint8_t *p, size_t n)
         crc_init(); /* idempotent: a race writes the same values */
     crc = ~crc;
     while (n >= 8) {
-        uint32_t a = crc ^ ar_r32(p), b = ar_r32(p + 4);
+        uint32_t a = crc ^ le_r32(p), b = le_r32(p + 4);
         crc = crc_tab[7][a & 0xFF] ^ crc_tab[6][(a >> 8) & 0xFF] ^ crc_tab[5][(a >> 16) & 0xFF] ^
               crc_tab[4][a >> 24] ^ crc_tab[3][b & 0xFF] ^ crc_tab[2][(b >> 8) & 0xFF] ^
               crc_tab[1][(b >> 16) & 0xFF] ^ crc_tab[0][b >> 24];
@@ -53,25 +53,25 @@ int ar_frame_at(const uint8_t *base, uint64_t len, uint64_t off, struct ar_frame
         return AR_FRAME_TORN;
     }
     const uint8_t *h = base + off;
-    if (ar_r32(h) != AR_FRAME_MAGIC) {
+    if (le_r32(h) != AR_FRAME_MAGIC) {
         *why = "no frame starts here (bad frame magic)";
         return AR_FRAME_BAD;
     }
-    if (ar_crc32c(0, h, 44) != ar_r32(h + 44)) {
+    if (ar_crc32c(0, h, 44) != le_r32(h + 44)) {
         *why = "frame header checksum mismatch";
         return AR_FRAME_BAD;
     }
     f->off = off;
     f->type = h[4];
     f->codec = h[5];
-    f->meta_len = ar_r32(h + 8);
-    f->stored = ar_r32(h + 12);
-    f->raw = ar_r32(h + 16);
-    f->count = ar_r32(h + 20);
-    f->a = ar_r64(h + 24);
-    f->b = ar_r64(h + 32);
-    f->crc = ar_r32(h + 40);
-    if (ar_r16(h + 6) != AR_FRAME_HDR_SIZE) {
+    f->meta_len = le_r32(h + 8);
+    f->stored = le_r32(h + 12);
+    f->raw = le_r32(h + 16);
+    f->count = le_r32(h + 20);
+    f->a = le_r64(h + 24);
+    f->b = le_r64(h + 32);
+    f->crc = le_r32(h + 40);
+    if (le_r16(h + 6) != AR_FRAME_HDR_SIZE) {
         *why = "unsupported frame header size";
         return AR_FRAME_BAD;
     }
@@ -100,7 +100,7 @@ uint64_t ar_resync(const uint8_t *base, uint64_t len, uint64_t from)
         o = (uint64_t)(p - base);
         if (o + AR_FRAME_HDR_SIZE > len)
             break;
-        if (memcmp(p, m, 4) == 0 && ar_crc32c(0, p, 44) == ar_r32(p + 44))
+        if (memcmp(p, m, 4) == 0 && ar_crc32c(0, p, 44) == le_r32(p + 44))
             return o;
     }
     return len;
@@ -157,15 +157,15 @@ int ar_block_meta_parse(const struct ar_frame *f, struct ar_block_meta *m, const
         *why = "block meta too short";
         return ERR_FORMAT;
     }
-    m->dict_id = ar_r32(p);
-    m->nprov = ar_r16(p + 4);
+    m->dict_id = le_r32(p);
+    m->nprov = le_r16(p + 4);
     for (uint32_t i = 0; i < m->nprov; i++) {
         if (len - off < 18) {
             *why = "block provider table cut off";
             return ERR_FORMAT;
         }
         m->prov_guid[i] = p + off;
-        uint32_t nl = ar_r16(p + off + 16);
+        uint32_t nl = le_r16(p + off + 16);
         off += 18;
         if (len - off < nl) {
             *why = "block provider name cut off";
@@ -179,14 +179,14 @@ int ar_block_meta_parse(const struct ar_frame *f, struct ar_block_meta *m, const
         *why = "block schema table cut off";
         return ERR_FORMAT;
     }
-    m->nschemas = ar_r16(p + off);
+    m->nschemas = le_r16(p + off);
     off += 2;
     if ((len - off) != (uint64_t)m->nschemas * 8 + 4) {
         *why = "block schema table size mismatch";
         return ERR_FORMAT;
     }
     m->schema_ids = p + off;
-    m->ntemplates = ar_r32(p + off + (uint64_t)m->nschemas * 8);
+    m->ntemplates = le_r32(p + off + (uint64_t)m->nschemas * 8);
     return 0;
 }
 
@@ -229,11 +229,11 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
             *why = "record template with an unknown encoding version";
             return ERR_FORMAT;
         }
-        if (ar_r16(tp + 120) >= m->nprov) {
+        if (le_r16(tp + 120) >= m->nprov) {
             *why = "record names a provider the block does not list";
             return ERR_FORMAT;
         }
-        if (ar_r16(tp + 122) > m->nschemas) {
+        if (le_r16(tp + 122) > m->nschemas) {
             *why = "record names a schema the block does not list";
             return ERR_FORMAT;
         }
@@ -251,14 +251,14 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
     uint64_t xl = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *sr = b->slim + i * AR_SLIM;
-        uint32_t t = ar_r32(sr);
+        uint32_t t = le_r32(sr);
         if (t >= nt) {
             *why = "record names a template the block does not have";
             return ERR_FORMAT;
         }
-        b->tcur[2 * t] += ar_r32(sr + 68);
-        b->tcur[2 * t + 1] += ar_r32(sr + 72);
-        xl += ar_r32(sr + 76);
+        b->tcur[2 * t] += le_r32(sr + 68);
+        b->tcur[2 * t + 1] += le_r32(sr + 72);
+        xl += le_r32(sr + 76);
     }
     uint64_t pos = tl + n * AR_SLIM;
     for (uint64_t t = 0; t < nt; t++) {
@@ -278,14 +278,14 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
     uint64_t ts = 0, rts = 0, xo = pos;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *sr = b->slim + i * AR_SLIM;
-        uint32_t t = ar_r32(sr);
+        uint32_t t = le_r32(sr);
         uint8_t *r = b->rows + i * AR_REC_FIXED;
         memcpy(r, tmpl + (size_t)t * AR_REC_FIXED, AR_REC_FIXED);
         memcpy(r + 16, sr + 4, 16);  /* pid, tid, cpu, wpp sequence */
-        ts += ar_r64(sr + 20);
-        rts += ar_r64(sr + 28);
-        ar_w64(r + 32, ts);
-        ar_w64(r + 40, rts);
+        ts += le_r64(sr + 20);
+        rts += le_r64(sr + 28);
+        le_w64(r + 32, ts);
+        le_w64(r + 40, rts);
         memcpy(r + 80, sr + 36, 32); /* activity, related */
         memcpy(r + 112, sr + 68, 8); /* ext and data lengths */
         memcpy(r + 124, sr + 76, 4); /* extra length */
@@ -296,9 +296,9 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
         b->offs[3 * i] = b->tcur[2 * t];
         b->offs[3 * i + 1] = b->tcur[2 * t + 1];
         b->offs[3 * i + 2] = xo;
-        b->tcur[2 * t] += ar_r32(sr + 68);
-        b->tcur[2 * t + 1] += ar_r32(sr + 72);
-        xo += ar_r32(sr + 76);
+        b->tcur[2 * t] += le_r32(sr + 68);
+        b->tcur[2 * t + 1] += le_r32(sr + 72);
+        xo += le_r32(sr + 76);
     }
     b->n = (uint32_t)n;
     return 0;
@@ -449,11 +449,11 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
             *why = "record template with an unknown encoding version";
             return ERR_FORMAT;
         }
-        if (ar_r16(tp + 120) >= m->nprov) {
+        if (le_r16(tp + 120) >= m->nprov) {
             *why = "record names a provider the block does not list";
             return ERR_FORMAT;
         }
-        if (ar_r16(tp + 122) > m->nschemas) {
+        if (le_r16(tp + 122) > m->nschemas) {
             *why = "record names a schema the block does not list";
             return ERR_FORMAT;
         }
@@ -467,14 +467,14 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
         ar_slim_rows(cols, n, i0, cnt, c->slim, AR_TILES_INDEX);
         for (uint32_t k = 0; k < cnt; k++) {
             const uint8_t *sr = c->slim + (size_t)k * AR_SLIM;
-            uint32_t t = ar_r32(sr);
+            uint32_t t = le_r32(sr);
             if (t >= nt) {
                 *why = "record names a template the block does not have";
                 return ERR_FORMAT;
             }
-            c->tcur[2 * t] += ar_r32(sr + 68);
-            c->tcur[2 * t + 1] += ar_r32(sr + 72);
-            xl += ar_r32(sr + 76);
+            c->tcur[2 * t] += le_r32(sr + 68);
+            c->tcur[2 * t + 1] += le_r32(sr + 72);
+            xl += le_r32(sr + 76);
         }
     }
     uint64_t pos = tl + n * AR_SLIM;
@@ -511,10 +511,10 @@ uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t ma
     ar_slim_rows(c->body + tl, c->n, c->next, cnt, c->slim, AR_TILES_ALL);
     for (uint32_t k = 0; k < cnt; k++) {
         const uint8_t *sr = c->slim + (size_t)k * AR_SLIM;
-        uint32_t t = ar_r32(sr); /* checked when the block was opened */
+        uint32_t t = le_r32(sr); /* checked when the block was opened */
         struct ar_item *it = &items[k];
-        c->ts += ar_r64(sr + 20);
-        c->rts += ar_r64(sr + 28);
+        c->ts += le_r64(sr + 20);
+        c->rts += le_r64(sr + 28);
         it->slim = sr;
         it->tmpl = c->body + (size_t)t * AR_REC_FIXED;
         it->t = t;
@@ -523,9 +523,9 @@ uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t ma
         it->eo = c->tcur[2 * t];
         it->dof = c->tcur[2 * t + 1];
         it->xo = c->xo;
-        c->tcur[2 * t] += ar_r32(sr + 68);
-        c->tcur[2 * t + 1] += ar_r32(sr + 72);
-        c->xo += ar_r32(sr + 76);
+        c->tcur[2 * t] += le_r32(sr + 68);
+        c->tcur[2 * t + 1] += le_r32(sr + 72);
+        c->xo += le_r32(sr + 76);
     }
     c->next += cnt;
     return cnt;
@@ -536,8 +536,8 @@ void ar_item_row(const struct ar_item *it, uint8_t *r)
     const uint8_t *sr = it->slim;
     memcpy(r, it->tmpl, AR_REC_FIXED);
     memcpy(r + 16, sr + 4, 16);  /* pid, tid, cpu, wpp sequence */
-    ar_w64(r + 32, it->ts);
-    ar_w64(r + 40, it->rts);
+    le_w64(r + 32, it->ts);
+    le_w64(r + 40, it->rts);
     memcpy(r + 80, sr + 36, 32); /* activity, related */
     memcpy(r + 112, sr + 68, 8); /* ext and data lengths */
     memcpy(r + 124, sr + 76, 4); /* extra length */

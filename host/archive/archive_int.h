@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "../core/err.h"
+#include "../core/le.h"
 
 #define AR_FORMAT_MAJOR 1u
 #define AR_FILE_HDR_SIZE 64u
@@ -32,40 +33,6 @@
 #define AR_FOOTER_MAGIC 0x5A415445u /* "ETAZ" */
 #define AR_REC_FIXED 152u
 #define AR_MAX_RAW (1u << 30) /* largest body a reader accepts */
-
-static inline uint32_t ar_r16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static inline uint32_t ar_r32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t ar_r64(const uint8_t *p)
-{
-    return (uint64_t)ar_r32(p) | (uint64_t)ar_r32(p + 4) << 32;
-}
-static inline void ar_w16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void ar_w32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void ar_w64(uint8_t *p, uint64_t v)
-{
-    /* Written out: the compiler turns the eight stores into one. */
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-    p[4] = (uint8_t)(v >> 32);
-    p[5] = (uint8_t)(v >> 40);
-    p[6] = (uint8_t)(v >> 48);
-    p[7] = (uint8_t)(v >> 56);
-}
 
 /* CRC32C (Castagnoli); the writer's side is plugins/support/psup_crc32c.c. */
 uint32_t ar_crc32c(uint32_t crc, const uint8_t *p, size_t n);

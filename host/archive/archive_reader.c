@@ -288,9 +288,9 @@ static int open_index(struct archive_reader *ar)
     if (ar->len < AR_FILE_HDR_SIZE + AR_FRAME_HDR_SIZE + AR_FOOTER_SIZE)
         return 0;
     const uint8_t *ft = ar->base + ar->len - AR_FOOTER_SIZE;
-    if (ar_r32(ft + 28) != AR_FOOTER_MAGIC || ar_crc32c(0, ft, 24) != ar_r32(ft + 24))
+    if (le_r32(ft + 28) != AR_FOOTER_MAGIC || ar_crc32c(0, ft, 24) != le_r32(ft + 24))
         return 0;
-    uint64_t ioff = ar_r64(ft), ilen = ar_r64(ft + 8);
+    uint64_t ioff = le_r64(ft), ilen = le_r64(ft + 8);
     struct ar_frame f;
     const char *why;
     if (ioff < AR_FILE_HDR_SIZE || ioff + ilen != ar->len - AR_FOOTER_SIZE ||
@@ -313,8 +313,8 @@ static int open_index(struct archive_reader *ar)
     memcpy(ix, ar->tmp, f.raw);
     uint64_t len = f.raw, o = 24;
     int ok = len >= 24;
-    uint32_t nb = ok ? ar_r32(ix) : 0, ns = ok ? ar_r32(ix + 4) : 0, nd = ok ? ar_r32(ix + 8) : 0;
-    uint32_t np = ok ? ar_r32(ix + 12) : 0;
+    uint32_t nb = ok ? le_r32(ix) : 0, ns = ok ? le_r32(ix + 4) : 0, nd = ok ? le_r32(ix + 8) : 0;
+    uint32_t np = ok ? le_r32(ix + 12) : 0;
     uint32_t *pmap = NULL;
     if (ok && np) {
         pmap = mem_calloc(np, sizeof *pmap);
@@ -328,7 +328,7 @@ static int open_index(struct archive_reader *ar)
             ok = 0;
             break;
         }
-        uint32_t nl = ar_r16(ix + o + 16);
+        uint32_t nl = le_r16(ix + o + 16);
         if (len - o - 18 < nl) {
             ok = 0;
             break;
@@ -348,21 +348,21 @@ static int open_index(struct archive_reader *ar)
             break;
         }
         const uint8_t *e = ix + o;
-        uint64_t boff = ar_r64(e);
-        uint32_t bl = ar_r32(e + 8), cnt = ar_r32(e + 12), bnp = ar_r32(e + 32);
+        uint64_t boff = le_r64(e);
+        uint32_t bl = le_r32(e + 8), cnt = le_r32(e + 12), bnp = le_r32(e + 32);
         if (boff < AR_FILE_HDR_SIZE || boff > ioff || bl > ioff - boff ||
             (len - o - 36) / 2 < bnp) {
             ok = 0;
             break;
         }
-        if (add_block(ar, boff, bl, cnt, (int64_t)ar_r64(e + 16), (int64_t)ar_r64(e + 24))) {
+        if (add_block(ar, boff, bl, cnt, (int64_t)le_r64(e + 16), (int64_t)le_r64(e + 24))) {
             rc = ERR_NOMEM;
             ok = 0;
             break;
         }
         o += 36;
         for (uint32_t k = 0; k < bnp; k++, o += 2) {
-            uint32_t pi = ar_r16(ix + o);
+            uint32_t pi = le_r16(ix + o);
             if (pi >= np) {
                 ok = 0;
                 break;
@@ -377,7 +377,7 @@ static int open_index(struct archive_reader *ar)
     if (ok && (len - o) != ((uint64_t)ns + nd) * 16)
         ok = 0;
     for (uint32_t i = 0; ok && i < ns + nd; i++, o += 16) {
-        uint64_t foff = ar_r64(ix + o);
+        uint64_t foff = le_r64(ix + o);
         struct ar_frame af;
         if (ar_frame_at(ar->base, ioff, foff, &af, &why) != AR_FRAME_OK ||
             af.type != (i < ns ? AR_FRAME_SCHEMA : AR_FRAME_DICT)) {
@@ -414,7 +414,7 @@ static int is_footer_at(const struct archive_reader *ar, uint64_t off)
     if (off + AR_FOOTER_SIZE != ar->len)
         return 0;
     const uint8_t *ft = ar->base + off;
-    return ar_r32(ft + 28) == AR_FOOTER_MAGIC && ar_crc32c(0, ft, 24) == ar_r32(ft + 24);
+    return le_r32(ft + 28) == AR_FOOTER_MAGIC && ar_crc32c(0, ft, 24) == le_r32(ft + 24);
 }
 
 static int open_scan(struct archive_reader *ar)
@@ -503,12 +503,12 @@ static int open_common(struct archive_reader *ar, const struct archive_options *
     if (ar->len < AR_FILE_HDR_SIZE || memcmp(ar->base, archive_magic, 8) != 0)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: not an etwhost archive (bad magic)",
                           ar->name);
-    if (ar_crc32c(0, ar->base, 60) != ar_r32(ar->base + 60))
+    if (ar_crc32c(0, ar->base, 60) != le_r32(ar->base + 60))
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: file header checksum mismatch",
                           ar->name);
-    ar->major = ar_r16(ar->base + 8);
-    ar->minor = ar_r16(ar->base + 10);
-    if (ar->major != AR_FORMAT_MAJOR || ar_r32(ar->base + 12) != AR_FILE_HDR_SIZE)
+    ar->major = le_r16(ar->base + 8);
+    ar->minor = le_r16(ar->base + 10);
+    if (ar->major != AR_FORMAT_MAJOR || le_r32(ar->base + 12) != AR_FILE_HDR_SIZE)
         return errbuf_set(eb, ERR_FORMAT,
                           "%s: offset 0x8: archive format %u.%u is not supported (this "
                           "etwhost reads %u.x)",
@@ -672,9 +672,9 @@ static int load_block(struct archive_reader *ar)
         const uint8_t *tp = ar->blk.body + (size_t)t * AR_REC_FIXED;
         struct ar_tmpl *T = &ar->tmpls[t];
         record_decode_fixed(tp, &T->rec);
-        T->whole = ar_r32(tp + RENC_RAW_HEAD_OFF) != RENC_NONE;
-        T->shortcuts = ar_r32(tp + RENC_TL_META_OFF) != RENC_NONE ||
-                       ar_r32(tp + RENC_TL_TRAITS_OFF) != RENC_NONE;
+        T->whole = le_r32(tp + RENC_RAW_HEAD_OFF) != RENC_NONE;
+        T->shortcuts = le_r32(tp + RENC_TL_META_OFF) != RENC_NONE ||
+                       le_r32(tp + RENC_TL_TRAITS_OFF) != RENC_NONE;
     }
     for (uint32_t k = 0; k < ar->meta->nprov; k++) {
         int64_t pi = intern_prov(ar, ar->meta->prov_guid[k], ar->meta->prov_name[k],
@@ -684,7 +684,7 @@ static int load_block(struct archive_reader *ar)
         ar->lprov[k] = (uint32_t)pi;
     }
     for (uint32_t k = 0; k < ar->meta->nschemas; k++) {
-        ar->lschema[k + 1] = find_schema(ar, ar_r64(ar->meta->schema_ids + 8 * k));
+        ar->lschema[k + 1] = find_schema(ar, le_r64(ar->meta->schema_ids + 8 * k));
         ar->lschema_missing[k + 1] = ar->lschema[k + 1] == NULL;
     }
     ar->st.blocks_read++;
@@ -746,18 +746,18 @@ int archive_next(struct archive_reader *ar, struct record *rec, struct errbuf *e
             } else {
                 /* What record_decode_split gives for the template + slim row, in pieces. */
                 const uint8_t *sr = it->slim;
-                uint32_t el = ar_r32(sr + 68), dl = ar_r32(sr + 72);
+                uint32_t el = le_r32(sr + 68), dl = le_r32(sr + 72);
                 *rec = T->rec;
-                rec->pid = ar_r32(sr + 4);
-                rec->tid = ar_r32(sr + 8);
-                rec->cpu = ar_r32(sr + 12);
-                rec->wpp_sequence = ar_r32(sr + 16);
+                rec->pid = le_r32(sr + 4);
+                rec->tid = le_r32(sr + 8);
+                rec->cpu = le_r32(sr + 12);
+                rec->wpp_sequence = le_r32(sr + 16);
                 rec->timestamp = (int64_t)it->ts;
                 rec->raw_timestamp = (int64_t)it->rts;
                 guid_read(&rec->activity, sr + 36);
                 guid_read(&rec->related, sr + 52);
                 if (T->shortcuts) {
-                    rc = record_decode_pointers(row, e, el, d, dl, x, ar_r32(sr + 76), rec);
+                    rc = record_decode_pointers(row, e, el, d, dl, x, le_r32(sr + 76), rec);
                 } else {
                     rec->ext = el ? e : NULL;
                     rec->ext_len = el;
@@ -771,14 +771,14 @@ int archive_next(struct archive_reader *ar, struct record *rec, struct errbuf *e
                       ar->blk.next - ar->rn + ar->ri - 1);
                 continue;
             }
-            const struct ar_prov *p = &ar->provs[ar->lprov[ar_r16(row + 120)]];
+            const struct ar_prov *p = &ar->provs[ar->lprov[le_r16(row + 120)]];
             if (ar->prov_filter && !p->match)
                 continue;
             if (ar->opt.has_since && rec->timestamp < ar->opt.since)
                 continue;
             if (ar->opt.has_until && rec->timestamp > ar->opt.until)
                 continue;
-            uint32_t si = ar_r16(row + 122);
+            uint32_t si = le_r16(row + 122);
             rec->schema = si ? ar->lschema[si] : NULL;
             if (si && ar->lschema_missing[si])
                 ar->st.missing_schemas++;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/le.h"
 #include "../core/mem.h"
 
 #define LZ_WINDOW 8192u    /* distances are 13 bits: 1..8192 */
@@ -21,30 +22,6 @@
 #define LZ_CHAIN_DEPTH 8u
 #define LZ_NICE_MATCH 64u /* a match this long ends the search */
 #define LZ_NO_HALF SIZE_MAX
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline void wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* Leading zero bits of a non-zero 32-bit value. */
 static inline unsigned clz32(uint32_t x)
@@ -104,7 +81,7 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
          */
         while (slen - sp >= 48 && dcap - dp >= 48) {
             if (nflags == 0) {
-                flags = rd32(src + sp);
+                flags = le_r32(src + sp);
                 sp += 4;
                 nflags = 32;
             }
@@ -122,7 +99,7 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
                 continue;
             }
             nflags--;
-            uint32_t v = rd16(src + sp);
+            uint32_t v = le_r16(src + sp);
             sp += 2;
             uint64_t len = v & 7u;
             size_t dist = (size_t)(v >> 3) + 1;
@@ -138,10 +115,10 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
                 if (len == 15) {
                     len = src[sp++];
                     if (len == 255) {
-                        len = rd16(src + sp);
+                        len = le_r16(src + sp);
                         sp += 2;
                         if (len == 0) {
-                            len = rd32(src + sp);
+                            len = le_r32(src + sp);
                             sp += 4;
                         }
                         if (len < 15 + 7)
@@ -163,7 +140,7 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
                 break;
             if (slen - sp < 4)
                 return ERR_FORMAT;
-            flags = rd32(src + sp);
+            flags = le_r32(src + sp);
             sp += 4;
             nflags = 32;
         }
@@ -202,7 +179,7 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
             break; /* a match flag with no input left ends the stream */
         if (slen - sp < 2)
             return ERR_FORMAT;
-        uint32_t v = rd16(src + sp);
+        uint32_t v = le_r16(src + sp);
         sp += 2;
         uint64_t len = v & 7u;
         size_t dist = (size_t)(v >> 3) + 1;
@@ -224,12 +201,12 @@ int lz77_decompress(const uint8_t *src, size_t slen, uint8_t *dst, size_t dcap, 
                 if (len == 255) {
                     if (slen - sp < 2)
                         return ERR_FORMAT;
-                    len = rd16(src + sp);
+                    len = le_r16(src + sp);
                     sp += 2;
                     if (len == 0) {
                         if (slen - sp < 4)
                             return ERR_FORMAT;
-                        len = rd32(src + sp);
+                        len = le_r32(src + sp);
                         sp += 4;
                     }
                     if (len < 15 + 7)
@@ -270,7 +247,7 @@ static inline void lz_bit(struct lz_out *w, uint32_t bit)
 {
     w->flags = (w->flags << 1) | bit;
     if (++w->nbits == 32) {
-        wr32(w->dst + w->fpos, w->flags);
+        le_w32(w->dst + w->fpos, w->flags);
         w->fpos = w->op;
         w->op += 4;
         w->flags = 0;
@@ -284,10 +261,10 @@ static void lz_match(struct lz_out *w, size_t dist, size_t len)
     size_t m = len - 3;
     uint32_t code = (uint32_t)(dist - 1) << 3;
     if (m < 7) {
-        wr16(d + w->op, code | (uint32_t)m);
+        le_w16(d + w->op, code | (uint32_t)m);
         w->op += 2;
     } else {
-        wr16(d + w->op, code | 7u);
+        le_w16(d + w->op, code | 7u);
         w->op += 2;
         m -= 7;
         uint8_t nib = (uint8_t)(m < 15 ? m : 15);
@@ -306,11 +283,11 @@ static void lz_match(struct lz_out *w, size_t dist, size_t len)
                 d[w->op++] = 255;
                 m = len - 3;
                 if (m < 65536) {
-                    wr16(d + w->op, (uint32_t)m);
+                    le_w16(d + w->op, (uint32_t)m);
                     w->op += 2;
                 } else {
-                    wr16(d + w->op, 0);
-                    wr32(d + w->op + 2, (uint32_t)m);
+                    le_w16(d + w->op, 0);
+                    le_w32(d + w->op + 2, (uint32_t)m);
                     w->op += 6;
                 }
             }
@@ -391,7 +368,7 @@ int lz77_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap, size_t
         w.flags = 0xFFFFFFFFu;
     else
         w.flags = (w.flags << (32 - w.nbits)) | ((1u << (32 - w.nbits)) - 1);
-    wr32(dst + w.fpos, w.flags);
+    le_w32(dst + w.fpos, w.flags);
     *out_len = w.op;
     mem_free(head);
     mem_free(prev);

@@ -6,43 +6,13 @@
 #include <string.h>
 
 #include "../core/err.h"
-
-static inline void w16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void w32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void w64(uint8_t *p, uint64_t v)
-{
-    /* Written out: the compiler turns the eight stores into one. */
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-    p[4] = (uint8_t)(v >> 32);
-    p[5] = (uint8_t)(v >> 40);
-    p[6] = (uint8_t)(v >> 48);
-    p[7] = (uint8_t)(v >> 56);
-}
-static inline uint16_t r16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t r32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t r64(const uint8_t *p) { return (uint64_t)r32(p) | (uint64_t)r32(p + 4) << 32; }
+#include "../core/le.h"
 
 static void wguid(uint8_t *p, const etwhost_guid *g)
 {
-    w32(p, g->data1);
-    w16(p + 4, g->data2);
-    w16(p + 6, g->data3);
+    le_w32(p, g->data1);
+    le_w16(p + 4, g->data2);
+    le_w16(p + 6, g->data3);
     memcpy(p + 8, g->data4, 8);
 }
 
@@ -98,33 +68,33 @@ size_t record_encode_into(const struct record *rec, const char *provider_name, u
     memset(p, 0, RECORD_ENC_FIXED);
     p[RENC_VERSION] = RECORD_ENC_VERSION;
     p[RENC_KIND] = (uint8_t)rec->kind;
-    w16(p + RENC_HDR_FLAGS, rec->hdr_flags);
-    w32(p + RENC_EVF, rec->evf);
-    w16(p + RENC_HOOK_ID, rec->hook_id);
-    w16(p + RENC_RAW_VERSION, rec->raw_version);
-    w16(p + RENC_EVENT_PROPERTY, rec->event_property);
-    w16(p + RENC_MESSAGE_NUMBER, rec->message_number);
-    w32(p + RENC_PID, rec->pid);
-    w32(p + RENC_TID, rec->tid);
-    w32(p + RENC_CPU, rec->cpu);
-    w32(p + RENC_WPP_SEQUENCE, rec->wpp_sequence);
-    w64(p + RENC_TIMESTAMP, (uint64_t)rec->timestamp);
-    w64(p + RENC_RAW_TIMESTAMP, (uint64_t)rec->raw_timestamp);
+    le_w16(p + RENC_HDR_FLAGS, rec->hdr_flags);
+    le_w32(p + RENC_EVF, rec->evf);
+    le_w16(p + RENC_HOOK_ID, rec->hook_id);
+    le_w16(p + RENC_RAW_VERSION, rec->raw_version);
+    le_w16(p + RENC_EVENT_PROPERTY, rec->event_property);
+    le_w16(p + RENC_MESSAGE_NUMBER, rec->message_number);
+    le_w32(p + RENC_PID, rec->pid);
+    le_w32(p + RENC_TID, rec->tid);
+    le_w32(p + RENC_CPU, rec->cpu);
+    le_w32(p + RENC_WPP_SEQUENCE, rec->wpp_sequence);
+    le_w64(p + RENC_TIMESTAMP, (uint64_t)rec->timestamp);
+    le_w64(p + RENC_RAW_TIMESTAMP, (uint64_t)rec->raw_timestamp);
     wguid(p + RENC_PROVIDER, &rec->provider);
-    w16(p + RENC_ID, rec->id);
+    le_w16(p + RENC_ID, rec->id);
     p[RENC_EVT_VERSION] = rec->version;
     p[RENC_CHANNEL] = rec->channel;
     p[RENC_LEVEL] = rec->level;
     p[RENC_OPCODE] = rec->opcode;
-    w16(p + RENC_TASK, rec->task);
-    w64(p + RENC_KEYWORDS, rec->keywords);
+    le_w16(p + RENC_TASK, rec->task);
+    le_w64(p + RENC_KEYWORDS, rec->keywords);
     wguid(p + RENC_ACTIVITY, &rec->activity);
     wguid(p + RENC_RELATED, &rec->related);
     uint32_t ext_len = rec->ext ? rec->ext_len : 0, data_len = rec->data ? rec->data_len : 0;
-    w32(p + RENC_EXT_LEN, ext_len);
-    w32(p + RENC_DATA_LEN, data_len);
+    le_w32(p + RENC_EXT_LEN, ext_len);
+    le_w32(p + RENC_DATA_LEN, data_len);
     size_t nl = name_len_of(provider_name);
-    w16(p + RENC_NAME_LEN, (uint16_t)nl);
+    le_w16(p + RENC_NAME_LEN, (uint16_t)nl);
     uint8_t *v = p + RECORD_ENC_FIXED;
     if (ext_len)
         memcpy(v, rec->ext, ext_len);
@@ -148,17 +118,17 @@ size_t record_encode_into(const struct record *rec, const char *provider_name, u
                 extra += l;
             }
         }
-        w32(p + off_at[i], off);
-        w32(p + off_at[i] + 4, l);
+        le_w32(p + off_at[i], off);
+        le_w32(p + off_at[i] + 4, l);
     }
     uint32_t rh = raw_head_len(rec);
-    w32(p + RENC_RAW_HEAD_OFF, rh ? var + extra : RENC_NONE);
-    w32(p + RENC_RAW_HEAD_LEN, rh);
+    le_w32(p + RENC_RAW_HEAD_OFF, rh ? var + extra : RENC_NONE);
+    le_w32(p + RENC_RAW_HEAD_LEN, rh);
     if (rh) {
         memcpy(v + var + extra, rec->raw, rh);
         extra += rh;
     }
-    w32(p + RENC_EXTRA_LEN, extra);
+    le_w32(p + RENC_EXTRA_LEN, extra);
     if (nl)
         memcpy(v + var + extra, provider_name, nl);
     return need;
@@ -182,26 +152,26 @@ void record_decode_fixed(const uint8_t *p, struct record *rec)
 {
     memset(rec, 0, sizeof *rec);
     rec->kind = p[RENC_KIND];
-    rec->hdr_flags = r16(p + RENC_HDR_FLAGS);
-    rec->evf = r32(p + RENC_EVF);
-    rec->hook_id = r16(p + RENC_HOOK_ID);
-    rec->raw_version = r16(p + RENC_RAW_VERSION);
-    rec->event_property = r16(p + RENC_EVENT_PROPERTY);
-    rec->message_number = r16(p + RENC_MESSAGE_NUMBER);
-    rec->pid = r32(p + RENC_PID);
-    rec->tid = r32(p + RENC_TID);
-    rec->cpu = r32(p + RENC_CPU);
-    rec->wpp_sequence = r32(p + RENC_WPP_SEQUENCE);
-    rec->timestamp = (int64_t)r64(p + RENC_TIMESTAMP);
-    rec->raw_timestamp = (int64_t)r64(p + RENC_RAW_TIMESTAMP);
+    rec->hdr_flags = le_r16(p + RENC_HDR_FLAGS);
+    rec->evf = le_r32(p + RENC_EVF);
+    rec->hook_id = le_r16(p + RENC_HOOK_ID);
+    rec->raw_version = le_r16(p + RENC_RAW_VERSION);
+    rec->event_property = le_r16(p + RENC_EVENT_PROPERTY);
+    rec->message_number = le_r16(p + RENC_MESSAGE_NUMBER);
+    rec->pid = le_r32(p + RENC_PID);
+    rec->tid = le_r32(p + RENC_TID);
+    rec->cpu = le_r32(p + RENC_CPU);
+    rec->wpp_sequence = le_r32(p + RENC_WPP_SEQUENCE);
+    rec->timestamp = (int64_t)le_r64(p + RENC_TIMESTAMP);
+    rec->raw_timestamp = (int64_t)le_r64(p + RENC_RAW_TIMESTAMP);
     guid_read(&rec->provider, p + RENC_PROVIDER);
-    rec->id = r16(p + RENC_ID);
+    rec->id = le_r16(p + RENC_ID);
     rec->version = p[RENC_EVT_VERSION];
     rec->channel = p[RENC_CHANNEL];
     rec->level = p[RENC_LEVEL];
     rec->opcode = p[RENC_OPCODE];
-    rec->task = r16(p + RENC_TASK);
-    rec->keywords = r64(p + RENC_KEYWORDS);
+    rec->task = le_r16(p + RENC_TASK);
+    rec->keywords = le_r64(p + RENC_KEYWORDS);
     guid_read(&rec->activity, p + RENC_ACTIVITY);
     guid_read(&rec->related, p + RENC_RELATED);
 }
@@ -218,7 +188,7 @@ int record_decode_pointers(const uint8_t *p, const uint8_t *ext, uint32_t el,
     uint32_t *scl[2] = {&rec->tl_meta_len, &rec->tl_traits_len};
     int off_at[2] = {RENC_TL_META_OFF, RENC_TL_TRAITS_OFF};
     for (int i = 0; i < 2; i++) {
-        uint32_t off = r32(p + off_at[i]), l = r32(p + off_at[i] + 4);
+        uint32_t off = le_r32(p + off_at[i]), l = le_r32(p + off_at[i] + 4);
         if (off == RENC_NONE)
             continue;
         const uint8_t *q = var_ptr(ext, el, data, dl, extra, xl, off, l);
@@ -238,24 +208,24 @@ int record_decode_split(const uint8_t *p, const uint8_t *ext, const uint8_t *dat
         memset(rec, 0, sizeof *rec);
         return ERR_FORMAT;
     }
-    return record_decode_pointers(p, ext, r32(p + RENC_EXT_LEN), data, r32(p + RENC_DATA_LEN),
-                                  extra, r32(p + RENC_EXTRA_LEN), rec);
+    return record_decode_pointers(p, ext, le_r32(p + RENC_EXT_LEN), data, le_r32(p + RENC_DATA_LEN),
+                                  extra, le_r32(p + RENC_EXTRA_LEN), rec);
 }
 
 size_t record_raw_size(const uint8_t *p)
 {
-    if (r32(p + RENC_RAW_HEAD_OFF) == RENC_NONE)
+    if (le_r32(p + RENC_RAW_HEAD_OFF) == RENC_NONE)
         return 0;
-    return (size_t)r32(p + RENC_RAW_HEAD_LEN) + r32(p + RENC_DATA_LEN);
+    return (size_t)le_r32(p + RENC_RAW_HEAD_LEN) + le_r32(p + RENC_DATA_LEN);
 }
 
 int record_rebuild_raw(const uint8_t *p, const uint8_t *ext, const uint8_t *data,
                        const uint8_t *extra, uint8_t *raw_buf, struct record *rec)
 {
-    uint32_t off = r32(p + RENC_RAW_HEAD_OFF), hl = r32(p + RENC_RAW_HEAD_LEN);
+    uint32_t off = le_r32(p + RENC_RAW_HEAD_OFF), hl = le_r32(p + RENC_RAW_HEAD_LEN);
     if (off == RENC_NONE)
         return 0;
-    uint32_t el = r32(p + RENC_EXT_LEN), dl = r32(p + RENC_DATA_LEN), xl = r32(p + RENC_EXTRA_LEN);
+    uint32_t el = le_r32(p + RENC_EXT_LEN), dl = le_r32(p + RENC_DATA_LEN), xl = le_r32(p + RENC_EXTRA_LEN);
     const uint8_t *h = var_ptr(ext, el, data, dl, extra, xl, off, hl);
     if (h == NULL)
         return ERR_FORMAT;
@@ -274,8 +244,8 @@ int record_decode(const uint8_t *p, size_t len, struct record *rec, const char *
     memset(rec, 0, sizeof *rec);
     if (len < RECORD_ENC_FIXED || p[RENC_VERSION] != RECORD_ENC_VERSION)
         return ERR_FORMAT;
-    uint64_t ext_len = r32(p + RENC_EXT_LEN), data_len = r32(p + RENC_DATA_LEN);
-    uint64_t extra = r32(p + RENC_EXTRA_LEN), nl = r16(p + RENC_NAME_LEN);
+    uint64_t ext_len = le_r32(p + RENC_EXT_LEN), data_len = le_r32(p + RENC_DATA_LEN);
+    uint64_t extra = le_r32(p + RENC_EXTRA_LEN), nl = le_r16(p + RENC_NAME_LEN);
     uint64_t var = ext_len + data_len + extra;
     if (var + nl > len - RECORD_ENC_FIXED)
         return ERR_FORMAT;

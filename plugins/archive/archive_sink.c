@@ -11,7 +11,7 @@
  * plugin-side support code, the host exports nothing), so the format
  * constants and the little-endian helpers below, and the CRC32C in
  * plugins/support/psup_crc32c.c, are a second implementation of
- * docs/archive-format.md next to the reader's (host/archive/archive_int.h);
+ * docs/archive-format.md next to the reader's (host/archive/archive_int.h, host/core/le.h);
  * the round-trip and known-answer tests hold the two together.
  *
  * Settings:
