@@ -1144,19 +1144,6 @@ static const char *status_text(uint16_t status)
     }
 }
 
-/* Small numbers (most header fields) without the general digit loop. */
-static inline char *w_u32(char *o, uint32_t v)
-{
-    if (v < 10) {
-        *o = (char)('0' + v);
-        return o + 1;
-    }
-    if (v < 100) {
-        memcpy(o, text_digits2 + 2 * v, 2);
-        return o + 2;
-    }
-    return o + text_u64_dec(o, v);
-}
 
 /* Header name k of hn as a JSON string. */
 static inline char *w_hname(char *o, const struct hnames *hn, int k)
@@ -1183,29 +1170,29 @@ static char *w_event(char *o, const struct event *ev, struct event_ts_cache *tc,
     PUTLIT(o, ",\"provider_guid\":");
     o = w_qguid(o, &h->provider_guid);
     PUTLIT(o, ",\"event_id\":");
-    o = w_u32(o, h->event_id);
+    o = w_u64(o, h->event_id);
     PUTLIT(o, ",\"version\":");
-    o = w_u32(o, h->version);
+    o = w_u64(o, h->version);
     PUTLIT(o, ",\"level\":");
-    o = w_u32(o, h->level);
+    o = w_u64(o, h->level);
     PUTLIT(o, ",\"opcode\":");
-    o = w_u32(o, h->opcode);
+    o = w_u64(o, h->opcode);
     PUTLIT(o, ",\"task\":");
-    o = w_u32(o, h->task);
+    o = w_u64(o, h->task);
     PUTLIT(o, ",\"keywords\":\"");
     o = w_hex64(o, h->keywords);
     PUTLIT(o, "\",\"channel\":");
-    o = w_u32(o, h->channel);
+    o = w_u64(o, h->channel);
     if (h->flags & ETWHOST_EVF_NO_PID) {
         PUTLIT(o, ",\"pid\":null,\"tid\":null");
     } else {
         PUTLIT(o, ",\"pid\":");
-        o = w_u32(o, h->pid);
+        o = w_u64(o, h->pid);
         PUTLIT(o, ",\"tid\":");
-        o = w_u32(o, h->tid);
+        o = w_u64(o, h->tid);
     }
     PUTLIT(o, ",\"cpu\":");
-    o = w_u32(o, h->cpu);
+    o = w_u64(o, h->cpu);
     PUTLIT(o, ",\"event_name\":");
     if (hn->len[1])
         o = w_hname(o, hn, 1);
