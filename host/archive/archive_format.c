@@ -205,6 +205,34 @@ static int ensure(void *pp, size_t *cap, size_t n, const char **why)
     return 0;
 }
 
+/*
+ * The body lays out, after the templates and slim rows (starting at pos),
+ * every template's extended data, then every template's payloads, then the
+ * extra bytes (xl).  tcur holds the per-template byte counts (ext, data) on
+ * entry and their start offsets on return; *end is where the extra bytes
+ * start.  0, or -1 with *why when the lengths do not add up to raw.
+ */
+static int template_offsets(uint64_t *tcur, uint64_t nt, uint64_t pos, uint64_t xl,
+                            uint64_t raw, uint64_t *end, const char **why)
+{
+    for (uint64_t t = 0; t < nt; t++) {
+        uint64_t l = tcur[2 * t];
+        tcur[2 * t] = pos;
+        pos += l;
+    }
+    for (uint64_t t = 0; t < nt; t++) {
+        uint64_t l = tcur[2 * t + 1];
+        tcur[2 * t + 1] = pos;
+        pos += l;
+    }
+    if (pos + xl != raw) {
+        *why = "record lengths do not add up to the block size";
+        return -1;
+    }
+    *end = pos;
+    return 0;
+}
+
 int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_frame *f,
                     const struct ar_block_meta *m, struct ar_block *b, const char **why)
 {
@@ -260,21 +288,9 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
         b->tcur[2 * t + 1] += le_r32(sr + 72);
         xl += le_r32(sr + 76);
     }
-    uint64_t pos = tl + n * AR_SLIM;
-    for (uint64_t t = 0; t < nt; t++) {
-        uint64_t l = b->tcur[2 * t];
-        b->tcur[2 * t] = pos;
-        pos += l;
-    }
-    for (uint64_t t = 0; t < nt; t++) {
-        uint64_t l = b->tcur[2 * t + 1];
-        b->tcur[2 * t + 1] = pos;
-        pos += l;
-    }
-    if (pos + xl != raw) {
-        *why = "record lengths do not add up to the block size";
+    uint64_t pos;
+    if (template_offsets(b->tcur, nt, tl + n * AR_SLIM, xl, raw, &pos, why))
         return ERR_FORMAT;
-    }
     uint64_t ts = 0, rts = 0, xo = pos;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *sr = b->slim + i * AR_SLIM;
@@ -477,21 +493,9 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
             xl += le_r32(sr + 76);
         }
     }
-    uint64_t pos = tl + n * AR_SLIM;
-    for (uint64_t t = 0; t < nt; t++) {
-        uint64_t l = c->tcur[2 * t];
-        c->tcur[2 * t] = pos;
-        pos += l;
-    }
-    for (uint64_t t = 0; t < nt; t++) {
-        uint64_t l = c->tcur[2 * t + 1];
-        c->tcur[2 * t + 1] = pos;
-        pos += l;
-    }
-    if (pos + xl != raw) {
-        *why = "record lengths do not add up to the block size";
+    uint64_t pos;
+    if (template_offsets(c->tcur, nt, tl + n * AR_SLIM, xl, raw, &pos, why))
         return ERR_FORMAT;
-    }
     c->xo = pos;
     c->ts = c->rts = 0;
     c->nt = (uint32_t)nt;
