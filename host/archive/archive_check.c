@@ -347,9 +347,11 @@ static int walk_open(struct walk *w, const char *path, struct archive_check *c,
                           path);
     if (ar_crc32c(0, *data, 60) != le_r32(*data + 60))
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: file header checksum mismatch", path);
-    if (le_r16(*data + 8) != AR_FORMAT_MAJOR)
+    unsigned major = le_r16(*data + 8);
+    if (major < AR_FORMAT_MAJOR_OLDEST || major > AR_FORMAT_MAJOR)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x8: archive format %u.x is not supported",
                           path, le_r16(*data + 8));
+    w->meta->major = major;
     return 0;
 }
 

@@ -299,7 +299,7 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
         memcpy(r, tmpl + (size_t)t * AR_REC_FIXED, AR_REC_FIXED);
         memcpy(r + 16, sr + 4, 16);  /* pid, tid, cpu, wpp sequence */
         ts += le_r64(sr + 20);
-        rts += le_r64(sr + 28);
+        rts += le_r64(sr + 28) + (m->major >= 2 ? le_r64(sr + 20) : 0);
         le_w64(r + 32, ts);
         le_w64(r + 40, rts);
         memcpy(r + 80, sr + 36, 32); /* activity, related */
@@ -498,6 +498,7 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
         return ERR_FORMAT;
     c->xo = pos;
     c->ts = c->rts = 0;
+    c->rts_rel = m->major >= 2;
     c->nt = (uint32_t)nt;
     c->n = (uint32_t)n;
     return 0;
@@ -517,8 +518,9 @@ uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t ma
         const uint8_t *sr = c->slim + (size_t)k * AR_SLIM;
         uint32_t t = le_r32(sr); /* checked when the block was opened */
         struct ar_item *it = &items[k];
-        c->ts += le_r64(sr + 20);
-        c->rts += le_r64(sr + 28);
+        uint64_t d = le_r64(sr + 20);
+        c->ts += d;
+        c->rts += le_r64(sr + 28) + (c->rts_rel ? d : 0);
         it->slim = sr;
         it->tmpl = c->body + (size_t)t * AR_REC_FIXED;
         it->t = t;

@@ -19,7 +19,13 @@
 #include "../core/err.h"
 #include "../core/le.h"
 
-#define AR_FORMAT_MAJOR 1u
+/*
+ * Format majors read: 1 and 2 (written).  They differ in one field: a slim
+ * row's raw timestamp delta is the raw clock's own delta in 1, and its delta
+ * less the timestamp's delta in 2.
+ */
+#define AR_FORMAT_MAJOR 2u
+#define AR_FORMAT_MAJOR_OLDEST 1u
 #define AR_FILE_HDR_SIZE 64u
 #define AR_FRAME_MAGIC 0x46575445u /* "ETWF" */
 #define AR_FRAME_HDR_SIZE 48u
@@ -76,6 +82,7 @@ struct ar_block_meta {
     uint32_t nschemas;
     const uint8_t *schema_ids; /* nschemas x u64 */
     uint32_t ntemplates;
+    unsigned major; /* the file's format major: set by the caller, not by the parser */
 };
 
 /* Parse a block frame's meta.  0 or ERR_FORMAT with why. */
@@ -128,6 +135,7 @@ struct ar_cursor {
     size_t tcur_cap;
     uint64_t xo;     /* extra cursor */
     uint64_t ts, rts; /* running timestamps */
+    int rts_rel;      /* raw timestamp deltas are relative to the timestamp's (major 2) */
     uint8_t slim[AR_CHUNK * AR_SLIM];
 };
 

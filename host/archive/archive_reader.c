@@ -277,6 +277,7 @@ static int ensure_tables(struct archive_reader *ar)
         ar->lschema_missing = NULL;
         return ERR_NOMEM;
     }
+    ar->meta->major = ar->major;
     return 0;
 }
 
@@ -508,11 +509,12 @@ static int open_common(struct archive_reader *ar, const struct archive_options *
                           ar->name);
     ar->major = le_r16(ar->base + 8);
     ar->minor = le_r16(ar->base + 10);
-    if (ar->major != AR_FORMAT_MAJOR || le_r32(ar->base + 12) != AR_FILE_HDR_SIZE)
+    if (ar->major < AR_FORMAT_MAJOR_OLDEST || ar->major > AR_FORMAT_MAJOR ||
+        le_r32(ar->base + 12) != AR_FILE_HDR_SIZE)
         return errbuf_set(eb, ERR_FORMAT,
                           "%s: offset 0x8: archive format %u.%u is not supported (this "
-                          "etwhost reads %u.x)",
-                          ar->name, ar->major, ar->minor, AR_FORMAT_MAJOR);
+                          "etwhost reads %u.x to %u.x)",
+                          ar->name, ar->major, ar->minor, AR_FORMAT_MAJOR_OLDEST, AR_FORMAT_MAJOR);
     int rc = ar->opt.force_scan ? 0 : open_index(ar);
     if (rc < 0)
         return errbuf_set(eb, rc, "out of memory");

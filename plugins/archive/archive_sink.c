@@ -65,7 +65,7 @@
 /* ---- Format constants (docs/archive-format.md; duplicated in the host reader) ---- */
 
 static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A};
-#define FORMAT_MAJOR 1u
+#define FORMAT_MAJOR 2u
 #define FORMAT_MINOR 0u
 #define FILE_HDR_SIZE 64u
 #define FRAME_MAGIC 0x46575445u /* "ETWF" */
@@ -428,15 +428,48 @@ static int write_out(struct asink *s, const uint8_t *p, size_t n)
 }
 
 /*
+ * Compress src into dst (cap bytes) as one zstd frame at level, with a window
+ * that spans the whole input (blocks are independent, so the window costs no
+ * decoder more memory than the block itself).  Blocks use the trained
+ * dictionary when there is one (its parameters then take over).  The stored
+ * size, or 0 after logging a zstd error.
+ */
+static size_t zcompress(struct asink *s, int block, uint8_t *dst, size_t cap, const uint8_t *src,
+                        size_t len, int level)
+{
+    int wlog = 10;
+    while (wlog < 27 && ((size_t)1 << wlog) < len)
+        wlog++;
+    ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_only);
+    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_windowLog, wlog);
+    ZSTD_CCtx_refCDict(s->cctx, block && s->cdict ? s->cdict : NULL);
+    size_t n = ZSTD_compress2(s->cctx, dst, cap, src, len);
+    if (ZSTD_isError(n)) {
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "zstd: %s", ZSTD_getErrorName(n));
+        return 0;
+    }
+    return n;
+}
+
+/*
  * Build a frame in s->frame: header, meta, body (compressed with zstd when
- * codec is CODEC_ZSTD).  a and b are the type-specific header words.
+ * codec is CODEC_ZSTD).  a and b are the type-specific header words.  A body
+ * with split > 0 is compressed as two zstd frames: bytes [0, split) (a block's
+ * record headers, which compress nearly as well at a fast level) at level
+ * min(level, 3), the rest (payloads) at the configured level.
  */
 static int build_frame(struct asink *s, unsigned type, unsigned codec, const uint8_t *meta,
-                       size_t meta_len, const uint8_t *body, size_t body_len, uint32_t count,
-                       uint64_t a, uint64_t b)
+                       size_t meta_len, const uint8_t *body, size_t body_len, size_t split,
+                       uint32_t count, uint64_t a, uint64_t b)
 {
     s->frame.len = 0;
-    size_t bound = codec == CODEC_ZSTD ? ZSTD_compressBound(body_len) : body_len;
+    if (split >= body_len)
+        split = 0;
+    size_t bound = body_len;
+    if (codec == CODEC_ZSTD)
+        bound = split ? ZSTD_compressBound(split) + ZSTD_compressBound(body_len - split)
+                      : ZSTD_compressBound(body_len);
     if (bytes_reserve(&s->frame, FRAME_HDR_SIZE + meta_len + bound))
         return -1;
     uint8_t *h = s->frame.p;
@@ -445,17 +478,17 @@ static int build_frame(struct asink *s, unsigned type, unsigned codec, const uin
         memcpy(h + FRAME_HDR_SIZE, meta, meta_len);
     uint8_t *dst = h + FRAME_HDR_SIZE + meta_len;
     size_t stored = body_len;
-    if (codec == CODEC_ZSTD) {
-        ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_only);
-        if (type == FRAME_BLOCK && s->cdict)
-            ZSTD_CCtx_refCDict(s->cctx, s->cdict);
-        else
-            ZSTD_CCtx_refCDict(s->cctx, NULL);
-        stored = ZSTD_compress2(s->cctx, dst, bound, body, body_len);
-        if (ZSTD_isError(stored)) {
-            etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "zstd: %s", ZSTD_getErrorName(stored));
+    int block = type == FRAME_BLOCK;
+    if (codec == CODEC_ZSTD && split) {
+        size_t n1 = zcompress(s, block, dst, bound, body, split, s->level < 3 ? s->level : 3);
+        size_t n2 = n1 ? zcompress(s, block, dst + n1, bound - n1, body + split,
+                                   body_len - split, s->level) : 0;
+        if (n2 == 0)
             return -1;
-        }
+        stored = n1 + n2;
+    } else if (codec == CODEC_ZSTD) {
+        if ((stored = zcompress(s, block, dst, bound, body, body_len, s->level)) == 0)
+            return -1;
     } else if (body_len) {
         memcpy(dst, body, body_len);
     }
@@ -496,7 +529,7 @@ static int add_ref(struct idx_ref **v, size_t *n, size_t *cap, uint64_t off, uin
 static int write_dict_frame(struct asink *s)
 {
     uint64_t off = s->size;
-    if (build_frame(s, FRAME_DICT, CODEC_NONE, NULL, 0, s->dict, s->dict_len, 0, s->dict_id, 0) ||
+    if (build_frame(s, FRAME_DICT, CODEC_NONE, NULL, 0, s->dict, s->dict_len, 0, 0, s->dict_id, 0) ||
         write_out(s, s->frame.p, s->frame.len))
         return -1;
     return add_ref(&s->dframes, &s->ndframes, &s->dframes_cap, off, s->dict_id);
@@ -582,7 +615,7 @@ static int finish_file(struct asink *s)
         rc |= bytes_put(&ix, t, 16);
     }
     uint64_t off = s->size;
-    if (rc || build_frame(s, FRAME_INDEX, CODEC_ZSTD, NULL, 0, ix.p, ix.len, 0, s->nblocks,
+    if (rc || build_frame(s, FRAME_INDEX, CODEC_ZSTD, NULL, 0, ix.p, ix.len, 0, 0, s->nblocks,
                           s->file_events)) {
         bytes_free(&ix);
         return -1;
@@ -701,7 +734,7 @@ static int write_block_schemas(struct asink *s)
         if (e == NULL || e->written_gen == s->gen)
             continue;
         uint64_t off = s->size;
-        if (build_frame(s, FRAME_SCHEMA, CODEC_ZSTD, NULL, 0, e->bytes, e->len, 0, e->id, 0) ||
+        if (build_frame(s, FRAME_SCHEMA, CODEC_ZSTD, NULL, 0, e->bytes, e->len, 0, 0, e->id, 0) ||
             write_out(s, s->frame.p, s->frame.len) ||
             add_ref(&s->sframes, &s->nsframes, &s->sframes_cap, off, e->id))
             return -1;
@@ -952,7 +985,7 @@ static int flush_block(struct asink *s)
     rc |= bytes_put(&meta, t, 4);
     uint64_t off = s->size;
     if (rc || build_frame(s, FRAME_BLOCK, CODEC_ZSTD, meta.p, meta.len, s->body.p, s->body.len,
-                          s->n, (uint64_t)s->tmin, (uint64_t)s->tmax)) {
+                          tl + slim + el, s->n, (uint64_t)s->tmin, (uint64_t)s->tmax)) {
         bytes_free(&meta);
         return -1;
     }
@@ -1172,7 +1205,8 @@ static int add_event(struct asink *s, const etwhost_event *ev)
     w32(row + SL_TEMPLATE, (uint32_t)ti);
     memcpy(row + SL_PID, r + 16, 16); /* pid, tid, cpu, wpp sequence */
     w64(row + SL_TS, (uint64_t)ts - (uint64_t)s->last_ts);
-    w64(row + SL_RAW_TS, (uint64_t)raw - (uint64_t)s->last_raw);
+    /* The raw timestamp's delta less the timestamp's: 0 when the clock counts 100 ns. */
+    w64(row + SL_RAW_TS, ((uint64_t)raw - (uint64_t)s->last_raw) - ((uint64_t)ts - (uint64_t)s->last_ts));
     memcpy(row + SL_ACTIVITY, r + 80, 32); /* activity, related */
     w32(row + SL_EXT_LEN, el);
     w32(row + SL_DATA_LEN, dl);

@@ -4,7 +4,8 @@
  * records per second).
  *
  *   etlgen --kind mixed|tracelogging|kernel|wpp [--events N] [--cpus K] [--ptr 4|8]
- *          [--compress] [--clock qpc|system] [--seed S] [--buffer-size B] -o out.etl
+ *          [--compress] [--clock qpc|system] [--qpc-freq HZ] [--seed S] [--buffer-size B]
+ *          -o out.etl
  *   etlgen --repeat FILE --target-bytes B -o big.etl
  *   etlgen --walk FILE [--file-order] [--passes N]
  *
@@ -448,6 +449,9 @@ static int gen_wpp(struct gen *g, struct errbuf *eb)
     return emit(g, &r, eb);
 }
 
+/* QPC ticks per second of generated traces (--qpc-freq); 0: the writer's default, 10 MHz. */
+static int64_t qpc_freq;
+
 static int generate(const char *kind, uint64_t events, uint32_t cpus, int ptr, int compress,
                     int system_clock, uint64_t seed, uint32_t buffer_size, const char *out,
                     struct errbuf *eb)
@@ -459,6 +463,8 @@ static int generate(const char *kind, uint64_t events, uint32_t cpus, int ptr, i
     o.compress = compress;
     o.buffer_size = buffer_size;
     o.clock_type = system_clock ? TRACE_CLOCK_SYSTEM : TRACE_CLOCK_QPC;
+    if (!system_clock)
+        o.perf_freq = qpc_freq;
     o.start_time = 133485408000000000LL;
     o.t0_raw = system_clock ? o.start_time : 123456789012LL;
     o.logger_name = "etlgen";
@@ -560,7 +566,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: etlgen --kind mixed|tracelogging|kernel|wpp [--events N] [--cpus K] [--ptr 4|8]\n"
-            "              [--compress] [--clock qpc|system] [--seed S] [--buffer-size B] -o out.etl\n"
+            "              [--compress] [--clock qpc|system] [--qpc-freq HZ] [--seed S]\n"
+            "              [--buffer-size B] -o out.etl\n"
             "       etlgen --repeat FILE --target-bytes B -o big.etl\n"
             "       etlgen --walk FILE [--file-order] [--passes N]\n");
     exit(2);
@@ -596,6 +603,8 @@ int main(int argc, char **argv)
             ptr = atoi(v);
         else if (strcmp(a, "--clock") == 0)
             system_clock = strcmp(v, "system") == 0;
+        else if (strcmp(a, "--qpc-freq") == 0)
+            qpc_freq = strtoll(v, NULL, 10);
         else if (strcmp(a, "--seed") == 0)
             seed = strtoull(v, NULL, 10);
         else if (strcmp(a, "--buffer-size") == 0)

@@ -10,6 +10,7 @@
 
 #include "archive/archive_reader.h"
 #include "core/mem.h"
+#include "etl/etl_reader.h"
 #include "platform/platform.h"
 #include "record/record_codec.h"
 #include "schema/schema.h"
@@ -97,6 +98,133 @@ TEST(archive_roundtrip_etlgen_fixtures)
         ta_roundtrip(etl, t_path("%s/fx%zu.etwa", t_tmpdir(), k), NULL);
         /* Small blocks with a dictionary must give the same lines too. */
         ta_roundtrip(etl, t_path("%s/fx%zu-d.etwa", t_tmpdir(), k), "--dictionary");
+    }
+}
+
+/* Records of an .etl file or an archive, one after the other. */
+struct rsrc {
+    struct etl_reader *etl;
+    struct archive_reader *arc;
+};
+
+static void rsrc_open(struct rsrc *s, const char *path)
+{
+    struct errbuf eb;
+    memset(s, 0, sizeof *s);
+    if (archive_is_archive(path))
+        ASSERT_MSG(archive_open(path, NULL, &s->arc, &eb) == 0, "%s", eb.msg);
+    else
+        ASSERT_MSG(etl_open(path, NULL, &s->etl, &eb) == 0, "%s", eb.msg);
+}
+
+/* 1 with the next record in rec, 0 at the end. */
+static int rsrc_next(struct rsrc *s, struct record *rec)
+{
+    struct errbuf eb;
+    int rc = s->arc ? archive_next(s->arc, rec, &eb) : etl_next(s->etl, rec, &eb);
+    ASSERT_MSG(rc >= 0, "%s", eb.msg);
+    return rc > 0;
+}
+
+static void rsrc_close(struct rsrc *s)
+{
+    if (s->arc)
+        archive_close(s->arc);
+    if (s->etl)
+        etl_close(s->etl);
+}
+
+/*
+ * Every record of a equals the record of b at the same position, byte for
+ * byte in the record encoding (every header field, both timestamps, ext
+ * items, payload); returns the count.
+ */
+static uint64_t ta_same_records(const char *a, const char *b)
+{
+    struct rsrc x, y;
+    rsrc_open(&x, a);
+    rsrc_open(&y, b);
+    struct record ra, rb;
+    struct buf ba = BUF_INIT, bb = BUF_INIT;
+    uint64_t n = 0;
+    for (;; n++) {
+        int ha = rsrc_next(&x, &ra), hb = rsrc_next(&y, &rb);
+        ASSERT_MSG(ha == hb, "%s has %s records than %s (%" PRIu64 ")", a, ha ? "more" : "fewer",
+                   b, n);
+        if (!ha)
+            break;
+        ba.len = bb.len = 0;
+        ASSERT_OK(record_encode(&ra, "", &ba));
+        ASSERT_OK(record_encode(&rb, "", &bb));
+        ASSERT_MSG(ba.len == bb.len && memcmp(ba.p, bb.p, ba.len) == 0,
+                   "record %" PRIu64 " differs (timestamps %lld/%lld, raw %lld/%lld)", n,
+                   (long long)ra.timestamp, (long long)rb.timestamp, (long long)ra.raw_timestamp,
+                   (long long)rb.raw_timestamp);
+    }
+    buf_free(&ba);
+    buf_free(&bb);
+    rsrc_close(&x);
+    rsrc_close(&y);
+    return n;
+}
+
+/*
+ * The archive keeps raw records exactly, raw timestamps included, whatever
+ * the clock: QPC at 10 MHz (raw deltas equal the timestamp deltas), QPC at
+ * another frequency, the system clock.
+ */
+TEST(archive_records_equal_the_source_byte_for_byte)
+{
+    static const char *const clocks[][2] = {{"qpc", "0"}, {"qpc", "3579545"}, {"system", "0"}};
+    for (size_t k = 0; k < 3; k++) {
+        char etl[1024], arc[1024];
+        snprintf(etl, sizeof etl, "%s/clk%zu.etl", t_tmpdir(), k);
+        snprintf(arc, sizeof arc, "%s/clk%zu.etwa", t_tmpdir(), k);
+        const char *argv[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()),
+                              "--kind", "mixed", "--events", "5000", "--clock", clocks[k][0],
+                              "--qpc-freq", clocks[k][1], "-o", etl, NULL};
+        struct t_run r = t_exec(argv, NULL, NULL);
+        ASSERT_MSG(r.status == 0, "etlgen: %s", r.err);
+        t_run_free(&r);
+        const char *cargs[] = {"convert", "-q", etl, "-o", arc, NULL};
+        r = t_etwhost(cargs, NULL, NULL);
+        ASSERT_MSG(r.status == 0, "convert: %s", r.err);
+        t_run_free(&r);
+        ASSERT_EQ(ta_same_records(etl, arc), 5001); /* + the logfile header */
+    }
+}
+
+/*
+ * Archives of format 1 (raw timestamp deltas stored as such) still read: the
+ * records of a format-1 file equal those of the format-2 file it converts to.
+ */
+TEST(archive_format_1_still_reads)
+{
+    static const char *const seeds[] = {"mixed", "kernel", "wpp"};
+    for (size_t k = 0; k < 3; k++) {
+        const char *old = t_path("%s/tests/fuzz/seeds/archive/%s.etwa", t_root(), seeds[k]);
+        char arc[1024];
+        snprintf(arc, sizeof arc, "%s/v2-%s.etwa", t_tmpdir(), seeds[k]);
+        struct archive_reader *ar;
+        struct errbuf eb;
+        unsigned major, minor;
+        ASSERT_MSG(archive_open(old, NULL, &ar, &eb) == 0, "%s", eb.msg);
+        archive_version(ar, &major, &minor);
+        archive_close(ar);
+        ASSERT_EQ(major, 1);
+        const char *cargs[] = {"convert", "-q", old, "-o", arc, NULL};
+        struct t_run r = t_etwhost(cargs, NULL, NULL);
+        ASSERT_MSG(r.status == 0, "convert: %s", r.err);
+        t_run_free(&r);
+        ASSERT_MSG(archive_open(arc, NULL, &ar, &eb) == 0, "%s", eb.msg);
+        archive_version(ar, &major, &minor);
+        archive_close(ar);
+        ASSERT_EQ(major, 2);
+        ASSERT(ta_same_records(old, arc) > 40);
+        char *a = ta_dump2(old, NULL, NULL), *b = ta_dump2(arc, NULL, NULL);
+        ta_assert_same(a, b, seeds[k]);
+        mem_free(a);
+        mem_free(b);
     }
 }
 
