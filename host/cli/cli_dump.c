@@ -69,7 +69,7 @@ static void usage_convert(FILE *f)
                "options:\n"
                "  -o, --output OUT  output file\n"
                "  --format F        jsonl | archive (default: by OUT's extension)\n"
-               "  --level N         archive: zstd level 1..19 (default 9)\n"
+               "  --level N         archive: zstd level 1..19 (default 6)\n"
                "  --block-kb N      archive: uncompressed block size in KiB (default 16384)\n"
                "  --dictionary      archive: train a zstd dictionary for the blocks\n"
                "  --since T, --until T, --provider P   select events of archive inputs\n"

@@ -16,7 +16,8 @@
  *
  * Settings:
  *   path            the live archive file (required), conventionally *.etwa
- *   level           zstd level, 1..19 (default 9)
+ *   level           zstd level of the payloads, 1..19 (default 6; record headers
+ *                   use min(level, 3))
  *   block_kb        uncompressed bytes per block before it is written
  *                   (default 16384; 16..262144)
  *   block_seconds   write a block once its first event is this old, checked
@@ -45,7 +46,11 @@
  * single write and carries its own checksums, so after a crash every block
  * written completely is readable and a torn last frame is detected.
  *
- * Threading: the host serializes calls into one instance.
+ * Threading: the host serializes calls into one instance.  A full block is
+ * compressed on the instance's own thread while the next one fills (one
+ * block in flight); the pipeline thread writes it to the file on its next
+ * call (or waits for it when it needs the file: the next block, rotation,
+ * flush, close).  Only the pipeline thread touches the file and the index.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +322,23 @@ struct idx_ref {
     uint64_t id;
 };
 
+/*
+ * A block handed to the compression thread.  state is read and written
+ * under the worker's lock; the rest belongs to the compression thread while
+ * the state is JOB_QUEUED and to the pipeline thread otherwise.
+ */
+enum { JOB_IDLE, JOB_QUEUED, JOB_DONE };
+struct zjob {
+    int state;
+    const char *why;           /* zstd's error text when compression failed, else NULL */
+    struct bytes body, meta, frame;
+    size_t split;              /* body bytes before the payloads */
+    uint32_t count;
+    int64_t tmin, tmax;
+    uint32_t *prov;            /* the block's providers as indexes into the file's table */
+    uint32_t nprov, prov_cap;
+};
+
 struct asink {
     etwhost_host *h;
     const etwhost_host_api *api;
@@ -378,7 +400,11 @@ struct asink {
     struct bytes train; /* bodies of the first blocks, for ZDICT */
     int dict_failed;
 
-    struct bytes body, frame;
+    struct bytes frame; /* schema, dictionary and index frames */
+    struct zjob job;    /* the block in flight */
+    ZSTD_CCtx *bcctx;   /* blocks: used by the compression thread */
+    psup_worker *zw;
+    int zw_started, zw_stop;
     int write_failed; /* a block could not be written: retry it before new events */
 
     uint64_t events, blocks_written, schemas_written, bytes_raw, bytes_out, rotations,
@@ -432,47 +458,52 @@ static int write_out(struct asink *s, const uint8_t *p, size_t n)
  * that spans the whole input (blocks are independent, so the window costs no
  * decoder more memory than the block itself).  Blocks use the trained
  * dictionary when there is one (its parameters then take over).  The stored
- * size, or 0 after logging a zstd error.
+ * size, or 0 with *why set to zstd's (static) error text.
  */
-static size_t zcompress(struct asink *s, int block, uint8_t *dst, size_t cap, const uint8_t *src,
-                        size_t len, int level)
+static size_t zcompress(struct asink *s, ZSTD_CCtx *cc, int block, uint8_t *dst, size_t cap,
+                        const uint8_t *src, size_t len, int level, const char **why)
 {
     int wlog = 10;
     while (wlog < 27 && ((size_t)1 << wlog) < len)
         wlog++;
-    ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_only);
-    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, level);
-    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_windowLog, wlog);
-    ZSTD_CCtx_refCDict(s->cctx, block && s->cdict ? s->cdict : NULL);
-    size_t n = ZSTD_compress2(s->cctx, dst, cap, src, len);
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog);
+    ZSTD_CCtx_refCDict(cc, block && s->cdict ? s->cdict : NULL);
+    size_t n = ZSTD_compress2(cc, dst, cap, src, len);
     if (ZSTD_isError(n)) {
-        etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "zstd: %s", ZSTD_getErrorName(n));
+        *why = ZSTD_getErrorName(n);
         return 0;
     }
     return n;
 }
 
 /*
- * Build a frame in s->frame: header, meta, body (compressed with zstd when
- * codec is CODEC_ZSTD).  a and b are the type-specific header words.  A body
- * with split > 0 is compressed as two zstd frames: bytes [0, split) (a block's
- * record headers, which compress nearly as well at a fast level) at level
- * min(level, 3), the rest (payloads) at the configured level.
+ * Build a frame in out with compression context cc: header, meta, body
+ * (compressed with zstd when codec is CODEC_ZSTD).  a and b are the
+ * type-specific header words.  A body with split > 0 is compressed as two
+ * zstd frames: bytes [0, split) (a block's record headers, which compress
+ * nearly as well at a fast level) at level min(level, 3), the rest
+ * (payloads) at the configured level.  0, or -1 with *why (out of memory or
+ * zstd's error).  Thread-safe for distinct cc and out: reads only settings
+ * and the dictionary, which do not change while a block is in flight.
  */
-static int build_frame(struct asink *s, unsigned type, unsigned codec, const uint8_t *meta,
-                       size_t meta_len, const uint8_t *body, size_t body_len, size_t split,
-                       uint32_t count, uint64_t a, uint64_t b)
+static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, struct bytes *out, unsigned type,
+                            unsigned codec, const uint8_t *meta, size_t meta_len,
+                            const uint8_t *body, size_t body_len, size_t split, uint32_t count,
+                            uint64_t a, uint64_t b, const char **why)
 {
-    s->frame.len = 0;
+    out->len = 0;
     if (split >= body_len)
         split = 0;
     size_t bound = body_len;
     if (codec == CODEC_ZSTD)
         bound = split ? ZSTD_compressBound(split) + ZSTD_compressBound(body_len - split)
                       : ZSTD_compressBound(body_len);
-    if (bytes_reserve(&s->frame, FRAME_HDR_SIZE + meta_len + bound))
+    *why = "out of memory";
+    if (bytes_reserve(out, FRAME_HDR_SIZE + meta_len + bound))
         return -1;
-    uint8_t *h = s->frame.p;
+    uint8_t *h = out->p;
     memset(h, 0, FRAME_HDR_SIZE);
     if (meta_len)
         memcpy(h + FRAME_HDR_SIZE, meta, meta_len);
@@ -480,20 +511,24 @@ static int build_frame(struct asink *s, unsigned type, unsigned codec, const uin
     size_t stored = body_len;
     int block = type == FRAME_BLOCK;
     if (codec == CODEC_ZSTD && split) {
-        size_t n1 = zcompress(s, block, dst, bound, body, split, s->level < 3 ? s->level : 3);
-        size_t n2 = n1 ? zcompress(s, block, dst + n1, bound - n1, body + split,
-                                   body_len - split, s->level) : 0;
+        size_t n1 = zcompress(s, cc, block, dst, bound, body, split, s->level < 3 ? s->level : 3,
+                              why);
+        size_t n2 = n1 ? zcompress(s, cc, block, dst + n1, bound - n1, body + split,
+                                   body_len - split, s->level, why)
+                       : 0;
         if (n2 == 0)
             return -1;
         stored = n1 + n2;
     } else if (codec == CODEC_ZSTD) {
-        if ((stored = zcompress(s, block, dst, bound, body, body_len, s->level)) == 0)
+        if ((stored = zcompress(s, cc, block, dst, bound, body, body_len, s->level, why)) == 0)
             return -1;
     } else if (body_len) {
         memcpy(dst, body, body_len);
     }
+    *why = "frame larger than 4 GiB";
     if (stored > 0xFFFFFFF0u || meta_len > 0xFFFFFFF0u || body_len > 0xFFFFFFF0u)
         return -1;
+    *why = NULL;
     w32(h, FRAME_MAGIC);
     h[4] = (uint8_t)type;
     h[5] = (uint8_t)codec;
@@ -506,8 +541,21 @@ static int build_frame(struct asink *s, unsigned type, unsigned codec, const uin
     w64(h + 32, b);
     w32(h + 40, psup_crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
     w32(h + 44, psup_crc32c(0, h, 44));
-    s->frame.len = FRAME_HDR_SIZE + meta_len + stored;
+    out->len = FRAME_HDR_SIZE + meta_len + stored;
     return 0;
+}
+
+/* A schema, dictionary or index frame into s->frame (pipeline thread); errors are logged. */
+static int build_frame(struct asink *s, unsigned type, unsigned codec, const uint8_t *meta,
+                       size_t meta_len, const uint8_t *body, size_t body_len, size_t split,
+                       uint32_t count, uint64_t a, uint64_t b)
+{
+    const char *why;
+    if (build_frame_into(s, s->cctx, &s->frame, type, codec, meta, meta_len, body, body_len,
+                         split, count, a, b, &why) == 0)
+        return 0;
+    etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "cannot build a frame: %s", why);
+    return -1;
 }
 
 static int add_ref(struct idx_ref **v, size_t *n, size_t *cap, uint64_t off, uint64_t id)
@@ -913,11 +961,141 @@ static void transpose_rows(const uint8_t *rows, size_t n, uint8_t *cols)
             cols[j * n + i] = rows[i * SLIM + j];
 }
 
-/* Compress and append the current block.  0, or -1 (the block is kept for a retry). */
+/* ---- The compression thread ---------------------------------------------------------- */
+
+/* Compress the job's block (compression thread, or the pipeline thread without one). */
+static void compress_job(struct asink *s, struct zjob *j)
+{
+    if (build_frame_into(s, s->bcctx, &j->frame, FRAME_BLOCK, CODEC_ZSTD, j->meta.p, j->meta.len,
+                         j->body.p, j->body.len, j->split, j->count, (uint64_t)j->tmin,
+                         (uint64_t)j->tmax, &j->why))
+        j->frame.len = 0;
+}
+
+static void zworker_main(void *arg)
+{
+    struct asink *s = arg;
+    psup_lock(s->zw);
+    for (;;) {
+        while (s->job.state != JOB_QUEUED && !s->zw_stop)
+            psup_wait(s->zw, 1000);
+        if (s->job.state != JOB_QUEUED)
+            break;
+        psup_unlock(s->zw);
+        compress_job(s, &s->job);
+        psup_lock(s->zw);
+        s->job.state = JOB_DONE;
+        psup_signal(s->zw);
+    }
+    psup_unlock(s->zw);
+}
+
+/* Wait until the block in flight, if any, is compressed. */
+static void job_wait(struct asink *s)
+{
+    if (!s->zw_started)
+        return;
+    psup_lock(s->zw);
+    while (s->job.state == JOB_QUEUED)
+        psup_wait(s->zw, 1000);
+    psup_unlock(s->zw);
+}
+
+/* 1 when the block in flight is compressed and waits to be written. */
+static int job_done(struct asink *s)
+{
+    if (s->job.state == JOB_IDLE || !s->zw_started)
+        return s->job.state == JOB_DONE;
+    psup_lock(s->zw);
+    int done = s->job.state == JOB_DONE;
+    psup_unlock(s->zw);
+    return done;
+}
+
+/* Grow the index tables for one more block of nprov providers.  0 or -1. */
+static int index_reserve(struct asink *s, uint32_t nprov)
+{
+    if (s->nblocks == s->blocks_cap) {
+        size_t nc = s->blocks_cap ? s->blocks_cap * 2 : 64;
+        struct idx_block *nb = realloc(s->blocks, nc * sizeof *nb);
+        if (nb == NULL)
+            return -1;
+        s->blocks = nb;
+        s->blocks_cap = nc;
+    }
+    if (s->nidx_provs + nprov > s->idx_provs_cap) {
+        size_t nc = s->idx_provs_cap ? s->idx_provs_cap : 256;
+        while (nc < s->nidx_provs + nprov)
+            nc *= 2;
+        uint32_t *np = realloc(s->idx_provs, nc * sizeof *np);
+        if (np == NULL)
+            return -1;
+        s->idx_provs = np;
+        s->idx_provs_cap = nc;
+    }
+    return 0;
+}
+
+/*
+ * Write the block in flight (waiting for its compression) and index it.  0
+ * (also when there is none), or -1: it stays in flight, compressed, and the
+ * next call tries again.
+ */
+static int complete_pending(struct asink *s)
+{
+    struct zjob *j = &s->job;
+    if (j->state == JOB_IDLE)
+        return 0;
+    job_wait(s);
+    if (j->frame.len == 0) {
+        /* Compression failed (out of memory?): try again here. */
+        etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "cannot compress a block: %s",
+                     j->why ? j->why : "unknown error");
+        compress_job(s, j);
+        if (j->frame.len == 0) {
+            s->write_errors++;
+            return -1;
+        }
+    }
+    if (index_reserve(s, j->nprov))
+        return -1;
+    uint64_t off = s->size;
+    if (write_out(s, j->frame.p, j->frame.len))
+        return -1;
+    struct idx_block *b = &s->blocks[s->nblocks++];
+    b->off = off;
+    b->len = (uint32_t)j->frame.len;
+    b->count = j->count;
+    b->tmin = j->tmin;
+    b->tmax = j->tmax;
+    b->prov_first = (uint32_t)s->nidx_provs;
+    b->nprov = j->nprov;
+    memcpy(s->idx_provs + s->nidx_provs, j->prov, j->nprov * sizeof *j->prov);
+    s->nidx_provs += j->nprov;
+    if (s->fsync_mode == FSYNC_BLOCK) {
+        int e = psup_sync(&s->f);
+        if (e)
+            log_io(s, "cannot sync", s->path, e);
+    }
+    s->file_events += j->count;
+    s->blocks_written++;
+    s->bytes_raw += j->body.len;
+    s->api->counter_add(s->h, s->c_blocks, 1);
+    s->api->counter_add(s->h, s->c_bytes, (int64_t)j->frame.len);
+    j->state = JOB_IDLE;
+    return 0;
+}
+
+/*
+ * Hand the current block to the compression thread (after writing the one
+ * before it).  0, or -1: nothing changed, the block is kept for a retry.
+ */
 static int flush_block(struct asink *s)
 {
     if (s->n == 0)
         return 0;
+    if (complete_pending(s))
+        return -1;
     if (s->is_open) {
         int age = s->rotate_ns && psup_monotonic_ns() - s->opened_ns >= s->rotate_ns;
         int big = s->rotate_bytes && s->size > FILE_HDR_SIZE &&
@@ -929,6 +1107,7 @@ static int flush_block(struct asink *s)
         return -1;
     if (write_block_schemas(s))
         return -1;
+    struct zjob *j = &s->job;
     /* Body: templates, slim rows transposed byte by byte, ext and data by template, extra. */
     size_t n = s->n, tl = (size_t)s->ntmpl * REC_FIXED, slim = (size_t)SLIM * n;
     size_t el = 0, dl = 0;
@@ -936,10 +1115,10 @@ static int flush_block(struct asink *s)
         el += s->t_ext[t].len;
         dl += s->t_data[t].len;
     }
-    s->body.len = 0;
-    if (bytes_reserve(&s->body, tl + slim + el + dl + s->extra.len))
+    j->body.len = 0;
+    if (bytes_reserve(&j->body, tl + slim + el + dl + s->extra.len))
         return -1;
-    uint8_t *o = s->body.p;
+    uint8_t *o = j->body.p;
     memcpy(o, s->tmpl.p, tl);
     transpose_rows(s->rows.p, n, o + tl);
     size_t pos = tl + slim;
@@ -948,6 +1127,7 @@ static int flush_block(struct asink *s)
             memcpy(o + pos, s->t_ext[t].p, s->t_ext[t].len);
         pos += s->t_ext[t].len;
     }
+    j->split = pos;
     for (uint32_t t = 0; t < s->ntmpl; t++) {
         if (s->t_data[t].len)
             memcpy(o + pos, s->t_data[t].p, s->t_data[t].len);
@@ -956,90 +1136,73 @@ static int flush_block(struct asink *s)
     if (s->extra.len)
         memcpy(o + pos, s->extra.p, s->extra.len);
     pos += s->extra.len;
-    s->body.len = pos;
+    j->body.len = pos;
     if (s->dict_wanted && !s->dict && !s->dict_failed) {
-        bytes_put(&s->train, s->body.p, s->body.len);
+        bytes_put(&s->train, j->body.p, j->body.len);
         maybe_train(s);
     }
     /* Meta: dictionary id, providers, schema ids. */
-    struct bytes meta = {0};
+    struct bytes *meta = &j->meta;
     uint8_t t[24];
     int rc = 0;
+    meta->len = 0;
     w32(t, s->dict ? s->dict_id : 0);
     w16(t + 4, s->bprov.n);
-    rc |= bytes_put(&meta, t, 6);
+    rc |= bytes_put(meta, t, 6);
     for (uint32_t i = 0; i < s->bprov.n; i++) {
         const struct prov *p = &s->bprov.v[i];
-        rc |= bytes_put(&meta, p->guid, 16);
+        rc |= bytes_put(meta, p->guid, 16);
         w16(t, p->name_len);
-        rc |= bytes_put(&meta, t, 2);
-        rc |= bytes_put(&meta, s->bprov.names.p + p->name_off, p->name_len);
+        rc |= bytes_put(meta, t, 2);
+        rc |= bytes_put(meta, s->bprov.names.p + p->name_off, p->name_len);
     }
     w16(t, s->nbschemas);
-    rc |= bytes_put(&meta, t, 2);
+    rc |= bytes_put(meta, t, 2);
     for (uint32_t i = 0; i < s->nbschemas; i++) {
         w64(t, s->bschemas[i]);
-        rc |= bytes_put(&meta, t, 8);
+        rc |= bytes_put(meta, t, 8);
     }
     w32(t, s->ntmpl);
-    rc |= bytes_put(&meta, t, 4);
-    uint64_t off = s->size;
-    if (rc || build_frame(s, FRAME_BLOCK, CODEC_ZSTD, meta.p, meta.len, s->body.p, s->body.len,
-                          tl + slim + el, s->n, (uint64_t)s->tmin, (uint64_t)s->tmax)) {
-        bytes_free(&meta);
+    rc |= bytes_put(meta, t, 4);
+    /* The block's providers as file-level indexes, for the index entry. */
+    if (rc)
         return -1;
-    }
-    bytes_free(&meta);
-    if (write_out(s, s->frame.p, s->frame.len))
-        return -1;
-    /* Index entry, with the block's providers as file-level indexes. */
-    if (s->nblocks == s->blocks_cap) {
-        size_t nc = s->blocks_cap ? s->blocks_cap * 2 : 64;
-        struct idx_block *nb = realloc(s->blocks, nc * sizeof *nb);
-        if (nb == NULL)
-            return -1;
-        s->blocks = nb;
-        s->blocks_cap = nc;
-    }
-    if (s->nidx_provs + s->bprov.n > s->idx_provs_cap) {
-        size_t nc = s->idx_provs_cap ? s->idx_provs_cap : 256;
-        while (nc < s->nidx_provs + s->bprov.n)
-            nc *= 2;
-        uint32_t *np = realloc(s->idx_provs, nc * sizeof *np);
+    if (s->bprov.n > j->prov_cap) {
+        uint32_t *np = realloc(j->prov, s->bprov.n * sizeof *np);
         if (np == NULL)
             return -1;
-        s->idx_provs = np;
-        s->idx_provs_cap = nc;
+        j->prov = np;
+        j->prov_cap = s->bprov.n;
     }
-    struct idx_block *b = &s->blocks[s->nblocks++];
-    b->off = off;
-    b->len = (uint32_t)s->frame.len;
-    b->count = s->n;
-    b->tmin = s->tmin;
-    b->tmax = s->tmax;
-    b->prov_first = (uint32_t)s->nidx_provs;
-    b->nprov = 0;
+    j->nprov = 0;
     for (uint32_t i = 0; i < s->bprov.n; i++) {
         const struct prov *p = &s->bprov.v[i];
         int32_t fi = prov_index(&s->fprov, p->guid, (const char *)s->bprov.names.p + p->name_off,
                                 p->name_len);
-        if (fi >= 0) {
-            s->idx_provs[s->nidx_provs++] = (uint32_t)fi;
-            b->nprov++;
-        }
+        if (fi >= 0)
+            j->prov[j->nprov++] = (uint32_t)fi;
     }
-    if (s->fsync_mode == FSYNC_BLOCK) {
-        int e = psup_sync(&s->f);
-        if (e)
-            log_io(s, "cannot sync", s->path, e);
+    j->count = s->n;
+    j->tmin = s->tmin;
+    j->tmax = s->tmax;
+    j->why = NULL;
+    if (s->zw_started) {
+        psup_lock(s->zw);
+        j->state = JOB_QUEUED;
+        psup_signal(s->zw);
+        psup_unlock(s->zw);
+    } else {
+        compress_job(s, j);
+        j->state = JOB_DONE;
     }
-    s->file_events += s->n;
-    s->blocks_written++;
-    s->bytes_raw += s->body.len;
-    s->api->counter_add(s->h, s->c_blocks, 1);
-    s->api->counter_add(s->h, s->c_bytes, (int64_t)s->frame.len);
     reset_block(s);
     return 0;
+}
+
+/* Everything received so far to the file: the current block and the one in flight. */
+static int flush_all(struct asink *s)
+{
+    return flush_block(s) || complete_pending(s) ? -1 : 0;
 }
 
 /* Block-local schema index (1-based) of id; 0 when the table is full. */
@@ -1264,7 +1427,7 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     s->path = psup_dupn(p, pl);
     if (s->path == NULL || psup_rot_init(&s->rot, s->path, strlen(s->path)))
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
-    int64_t v = 9;
+    int64_t v = 6;
     etwhost_status st = psup_get_int(api, cfg, "level", 1, 19, &v, err, err_len);
     if (st)
         return st;
@@ -1313,10 +1476,20 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
                                 "fsync: expected one of \"never\", \"rotate\", \"block\"");
     }
     s->cctx = ZSTD_createCCtx();
-    if (s->cctx == NULL)
+    s->bcctx = ZSTD_createCCtx();
+    s->zw = psup_worker_new();
+    if (s->cctx == NULL || s->bcctx == NULL || s->zw == NULL)
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
-    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, s->level);
     ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(s->bcctx, ZSTD_c_checksumFlag, 0);
+    int e = psup_worker_start(s->zw, zworker_main, s);
+    if (e) {
+        char eb[128];
+        etwhost_logf(api, h, ETWHOST_LOG_WARN,
+                     "cannot start the compression thread (%s): blocks are compressed on the "
+                     "pipeline thread", psup_strerror(e, eb, sizeof eb));
+    }
+    s->zw_started = e == 0;
     /* Continue the sequence of rotated names after a restart. */
     struct psup_rot_list sc;
     psup_rot_scan(&s->rot, &sc);
@@ -1344,10 +1517,15 @@ static etwhost_status ETWHOST_CALL archive_write(void *inst, const etwhost_event
     struct asink *s = inst;
     *accepted = 0;
     if (s->write_failed) {
-        /* The previous block is still waiting: write it before taking more. */
-        if (flush_block(s))
+        /* A block is still waiting: write it before taking more. */
+        if (flush_all(s))
             return ETWHOST_RETRY;
         s->write_failed = 0;
+    }
+    /* A block compressed meanwhile goes to the file now. */
+    if (job_done(s) && complete_pending(s)) {
+        s->write_failed = 1;
+        return ETWHOST_RETRY;
     }
     if (s->n && s->block_ns && psup_monotonic_ns() - s->block_started_ns >= s->block_ns &&
         flush_block(s)) {
@@ -1382,7 +1560,7 @@ static etwhost_status ETWHOST_CALL archive_write(void *inst, const etwhost_event
 static etwhost_status ETWHOST_CALL archive_flush(void *inst)
 {
     struct asink *s = inst;
-    if (flush_block(s)) {
+    if (flush_all(s)) {
         s->write_failed = 1;
         return ETWHOST_ERR_IO;
     }
@@ -1394,9 +1572,9 @@ static etwhost_status ETWHOST_CALL archive_close(void *inst, char *err, size_t e
 {
     struct asink *s = inst;
     etwhost_status st = ETWHOST_OK;
-    if (flush_block(s))
+    if (flush_all(s))
         st = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "%s: %u events could not be written",
-                          s->path, s->n);
+                          s->path, s->n + (s->job.state != JOB_IDLE ? s->job.count : 0));
     close_file(s, 1);
     return st;
 }
@@ -1406,8 +1584,19 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     struct asink *s = inst;
     if (s == NULL)
         return;
-    if (s->is_open)
+    if (s->zw) {
+        psup_lock(s->zw);
+        s->zw_stop = 1;
+        psup_signal(s->zw);
+        psup_unlock(s->zw);
+        psup_worker_join(s->zw);
+        s->zw_started = 0;
+        psup_worker_free(s->zw);
+    }
+    if (s->is_open) {
+        complete_pending(s);
         close_file(s, 1);
+    }
     free(s->path);
     psup_rot_free(&s->rot);
     bytes_free(&s->rows);
@@ -1421,7 +1610,10 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     free(s->t_data);
     free(s->t_hash);
     free(s->t_slots);
-    bytes_free(&s->body);
+    bytes_free(&s->job.body);
+    bytes_free(&s->job.meta);
+    bytes_free(&s->job.frame);
+    free(s->job.prov);
     bytes_free(&s->frame);
     bytes_free(&s->train);
     prov_table_free(&s->bprov);
@@ -1435,6 +1627,7 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     free(s->sframes);
     free(s->dframes);
     ZSTD_freeCCtx(s->cctx);
+    ZSTD_freeCCtx(s->bcctx);
     ZSTD_freeCDict(s->cdict);
     free(s->dict);
     free(s);
