@@ -347,9 +347,10 @@ static int ensure_events(struct run *r, uint32_t n)
      * Every slot gets the buffers it keeps across resets now, from one block
      * for all of them, so memory is flat from the first batch on instead of
      * creeping up as slots meet bigger events (peak RSS must not depend on
-     * the input's length).  The block is touched now: the working set is the
-     * same for any input, and one block costs a few page faults (huge pages)
-     * where a buffer per slot cost several each.
+     * the input's length), and one block costs a few page faults (huge
+     * pages) where a buffer per slot cost several each.  The block comes
+     * zeroed and is not touched here: a short run faults in only the slots
+     * it uses.
      */
     size_t bytes = (size_t)(n - r->ev_cap) * SLOT_BYTES;
     uint8_t *pool = mem_alloc_big(bytes);
@@ -357,7 +358,6 @@ static int ensure_events(struct run *r, uint32_t n)
         mem_free_big(pool, bytes);
         return ERR_NOMEM;
     }
-    memset(pool, 0, bytes);
     for (uint32_t i = r->ev_cap; i < n; i++) {
         uint8_t *slot = pool + (size_t)(i - r->ev_cap) * SLOT_BYTES;
         event_init(&r->evs[i], &r->ev_arena);

@@ -58,8 +58,7 @@ struct batch_pool *batch_pool_new(uint32_t cap, uint32_t count)
         mem_free(p);
         return NULL;
     }
-    /* Touched now: the working set is committed at start, like the event slots. */
-    memset(p->mem, 0, p->bytes);
+    /* Zeroed by the system and not touched here: a short run faults in only what it uses. */
     atomic_init(&p->refs, count);
     return p;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/log.h"
 #include "../core/mem.h"
 
 #define MOF_PROVIDER "Windows Kernel"
@@ -26,7 +27,8 @@ struct mof_entry {
     uint16_t cls;           /* index into mof_classes */
     const char *type_name;  /* into the table's types text */
     uint32_t type_len;
-    struct schema *s;       /* built at creation; pointer-sized fields size at decode time */
+    struct schema *s;       /* built on first lookup; pointer-sized fields size at decode time */
+    int failed;             /* the table entry does not build (reported once) */
 };
 
 struct mof_kernel {
@@ -284,19 +286,32 @@ int mof_kernel_new(struct schema_cache *cache, struct mof_kernel **out, struct e
             goto fail;
         }
     }
-    /* Build every schema now: a typo in the table fails here, not at some event. */
-    for (size_t i = 0; i < k; i++) {
-        const struct mof_class *c = &mof_classes[e[i].cls];
-        rc = build_schema(c, e[i].opcode, e[i].type_name, e[i].type_len, &e[i].s, eb);
-        if (rc)
-            goto fail;
-        mk->st.built++;
-    }
     *out = mk;
     return 0;
 fail:
     mof_kernel_free(mk);
     return rc;
+}
+
+static int build_entry(struct mof_kernel *mk, struct mof_entry *m, struct errbuf *eb)
+{
+    const struct mof_class *c = &mof_classes[m->cls];
+    int rc = build_schema(c, m->opcode, m->type_name, m->type_len, &m->s, eb);
+    if (rc == 0)
+        mk->st.built++;
+    return rc;
+}
+
+int mof_kernel_build_all(struct mof_kernel *mk, struct errbuf *eb)
+{
+    for (size_t i = 0; i < mk->n; i++) {
+        if (mk->e[i].s)
+            continue;
+        int rc = build_entry(mk, &mk->e[i], eb);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 void mof_kernel_free(struct mof_kernel *mk)
@@ -339,6 +354,17 @@ const struct schema *mof_kernel_find(struct mof_kernel *mk, const etwhost_guid *
     if (!guid_eq(&m->guid, cls) || m->opcode != opcode) {
         mk->st.misses++;
         return NULL;
+    }
+    if (m->s == NULL) {
+        struct errbuf eb;
+        if (m->failed)
+            return NULL;
+        if (build_entry(mk, m, &eb)) {
+            m->failed = 1;
+            log_error("kernel MOF table: %s (these events stay undecoded)", eb.msg);
+            mk->st.misses++;
+            return NULL;
+        }
     }
     if (m->version != version)
         mk->st.fallbacks++;

@@ -74,7 +74,7 @@ extern const size_t mof_nclasses;
 
 struct mof_kernel_stats {
     uint64_t lookups;   /* classic / kernel records asked about */
-    uint64_t built;     /* schemas built (all at creation) */
+    uint64_t built;     /* schemas built (each on its first lookup) */
     uint64_t fallbacks; /* answered with a lower version */
     uint64_t misses;    /* unknown class, type or version */
 };
@@ -82,8 +82,9 @@ struct mof_kernel_stats {
 struct mof_kernel;
 
 /*
- * Create the table index, build every schema and register the provider
- * names of the known classes in cache (may be NULL).  A bad table entry is a
+ * Create the table index and register the provider names of the known
+ * classes in cache (may be NULL); schemas are built on first lookup (a
+ * trace uses a few of the hundreds).  A bad class GUID or type list is a
  * programming error reported as ERR_FORMAT with eb; else ERR_NOMEM or 0 with
  * *out owned by the caller (mof_kernel_free).
  */
@@ -91,9 +92,17 @@ int mof_kernel_new(struct schema_cache *cache, struct mof_kernel **out, struct e
 void mof_kernel_free(struct mof_kernel *mk);
 
 /*
+ * Build every schema now (the test of the table: a bad field text fails
+ * here with ERR_FORMAT naming the class, or ERR_NOMEM).  0 on success.
+ */
+int mof_kernel_build_all(struct mof_kernel *mk, struct errbuf *eb);
+
+/*
  * Schema of (class GUID, version, opcode), or of the highest known lower
- * version; NULL if unknown.  ptr_size is accepted for symmetry with the
- * cache key (4 or 8).  Owned by mk; no allocation.
+ * version; NULL if unknown (or if its table entry does not build: logged
+ * once).  ptr_size is accepted for symmetry with the cache key (4 or 8).
+ * Owned by mk; allocates the schema on its first lookup.  Not thread-safe
+ * (one instance per decoder).
  */
 const struct schema *mof_kernel_find(struct mof_kernel *mk, const etwhost_guid *cls,
                                      uint8_t version, uint8_t opcode, unsigned ptr_size);

@@ -327,6 +327,14 @@ TEST(mof_table_builds_and_names_providers)
     ASSERT_MSG(mof_kernel_new(c, &mk, &eb) == 0, "%s", eb.msg);
     struct mof_kernel_stats st;
     mof_kernel_get_stats(mk, &st);
+    ASSERT_EQ(st.built, 0); /* built on first lookup */
+    const struct schema *s0 = mof_kernel_find(mk, &g_process, 4, 39, 8);
+    mof_kernel_get_stats(mk, &st);
+    ASSERT(s0 != NULL && st.built == 1);
+    ASSERT(mof_kernel_find(mk, &g_process, 4, 39, 8) == s0 && st.built == 1);
+    /* Every entry of the table builds. */
+    ASSERT_MSG(mof_kernel_build_all(mk, &eb) == 0, "%s", eb.msg);
+    mof_kernel_get_stats(mk, &st);
     printf("built-in MOF table: %zu class entries, %llu event schemas\n", mof_nclasses,
            (unsigned long long)st.built);
     ASSERT(st.built > 250);
