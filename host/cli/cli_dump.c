@@ -37,6 +37,7 @@ struct dump_args {
     const char *since, *until, *provider;
     const char *out_format;  /* convert: jsonl | archive (NULL = by extension) */
     int level, block_kb, dictionary;
+    int sync;                /* convert: fsync OUT before exiting */
 };
 
 static void usage_dump(FILE *f)
@@ -76,6 +77,8 @@ static void usage_convert(FILE *f)
                "  --manifest FILE   load an instrumentation manifest (repeatable)\n"
                "  --order time|file timestamp order across CPUs (default) or file order\n"
                "  --force           replace OUT if it exists\n"
+               "  --sync            force OUT to disk (fsync) before exiting; by default the\n"
+               "                    system writes it back in its own time, as cp does\n"
                "  -q, --quiet       no progress, no summary\n");
 }
 
@@ -133,6 +136,8 @@ static int parse(int argc, char **argv, struct dump_args *a, int convert)
             a->out = argv[++i];
         } else if (convert && strcmp(s, "--force") == 0) {
             a->force = 1;
+        } else if (convert && strcmp(s, "--sync") == 0) {
+            a->sync = 1;
         } else if (strcmp(s, "--stats") == 0) {
             a->stats = 1;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
@@ -294,7 +299,7 @@ int cli_convert(int argc, char **argv)
             return CLI_EXIT_FAIL;
         }
     }
-    json_t *settings = json_pack("{s:s}", "path", a.out);
+    json_t *settings = json_pack("{s:s, s:s}", "path", a.out, "fsync", a.sync ? "rotate" : "never");
     if (archive && settings) {
         if (a.level)
             json_object_set_new(settings, "level", json_integer(a.level));

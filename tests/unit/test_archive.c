@@ -228,6 +228,42 @@ TEST(archive_format_1_still_reads)
     }
 }
 
+/*
+ * convert to JSON lines writes exactly what dump prints, with --sync too;
+ * an existing OUT is refused without --force and replaced with it.
+ */
+TEST(convert_jsonl_equals_dump_sync_and_force)
+{
+    char etl[1024], out[1024];
+    snprintf(etl, sizeof etl, "%s/cv.etl", t_tmpdir());
+    snprintf(out, sizeof out, "%s/cv.jsonl", t_tmpdir());
+    const char *gen[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()), "--kind",
+                         "mixed", "--events", "4000", "-o", etl, NULL};
+    struct t_run r = t_exec(gen, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "etlgen: %s", r.err);
+    t_run_free(&r);
+    char *want = ta_dump2(etl, NULL, NULL);
+    const char *plain[] = {"convert", "-q", etl, "-o", out, NULL};
+    const char *sync[] = {"convert", "-q", "--sync", "--force", etl, "-o", out, NULL};
+    r = t_etwhost(plain, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "convert: %s", r.err);
+    t_run_free(&r);
+    char *got = t_read_file(out, NULL);
+    ta_assert_same(want, got, "convert -o .jsonl");
+    mem_free(got);
+    r = t_etwhost(plain, NULL, NULL);
+    ASSERT(r.status != 0);
+    ASSERT_CONTAINS(r.err, "exists; not overwriting it (use --force)");
+    t_run_free(&r);
+    r = t_etwhost(sync, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "convert --sync --force: %s", r.err);
+    t_run_free(&r);
+    got = t_read_file(out, NULL);
+    ta_assert_same(want, got, "convert --sync --force");
+    mem_free(got);
+    mem_free(want);
+}
+
 /* The synthetic source through the archive sink in `etwhost run`, against the file sink. */
 TEST(archive_roundtrip_synthetic_run)
 {
