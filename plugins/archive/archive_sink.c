@@ -193,6 +193,30 @@ static void bytes_free(struct bytes *b)
     memset(b, 0, sizeof *b);
 }
 
+/*
+ * Room for need elements of elem bytes in the array whose pointer is at pp
+ * (any object pointer type) with capacity *cap, doubling from first.  0, or
+ * -1 with the array unchanged.
+ */
+static int grow_array(void *pp, size_t elem, size_t need, size_t *cap, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : first;
+    while (nc < need) {
+        if (nc > ((size_t)1 << 40) / elem)
+            return -1;
+        nc *= 2;
+    }
+    void *old, *np;
+    memcpy(&old, pp, sizeof old);
+    if ((np = realloc(old, nc * elem)) == NULL)
+        return -1;
+    memcpy(pp, &np, sizeof np);
+    *cap = nc;
+    return 0;
+}
+
 static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t h)
 {
     for (size_t i = 0; i < n; i++)
@@ -224,7 +248,8 @@ struct prov {
 
 struct prov_table {
     struct prov *v;
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     uint32_t *slots; /* index + 1, 0 = empty */
     uint32_t nslots;
     struct bytes names;
@@ -278,14 +303,8 @@ static int32_t prov_index(struct prov_table *t, const uint8_t *guid, const char 
         t->slots = sl;
         t->nslots = ns;
     }
-    if (t->n == t->cap) {
-        uint32_t nc = t->cap ? t->cap * 2 : 32;
-        struct prov *nv = realloc(t->v, nc * sizeof *nv);
-        if (nv == NULL)
-            return -1;
-        t->v = nv;
-        t->cap = nc;
-    }
+    if (grow_array(&t->v, sizeof *t->v, (size_t)t->n + 1, &t->cap, 32))
+        return -1;
     struct prov *p = &t->v[t->n];
     memcpy(p->guid, guid, 16);
     p->name_off = (uint32_t)t->names.len;
@@ -336,7 +355,8 @@ struct zjob {
     uint32_t count;
     int64_t tmin, tmax;
     uint32_t *prov;            /* the block's providers as indexes into the file's table */
-    uint32_t nprov, prov_cap;
+    uint32_t nprov;
+    size_t prov_cap;
 };
 
 struct asink {
@@ -369,7 +389,8 @@ struct asink {
     uint64_t block_started_ns;
     struct prov_table bprov;
     uint64_t *bschemas; /* ids, block-local index + 1 */
-    uint32_t nbschemas, bschemas_cap;
+    uint32_t nbschemas;
+    size_t bschemas_cap;
     uint64_t last_schema_id;
     uint32_t last_schema_idx;
     int32_t last_prov;
@@ -560,14 +581,8 @@ static int build_frame(struct asink *s, unsigned type, unsigned codec, const uin
 
 static int add_ref(struct idx_ref **v, size_t *n, size_t *cap, uint64_t off, uint64_t id)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        struct idx_ref *nv = realloc(*v, nc * sizeof *nv);
-        if (nv == NULL)
-            return -1;
-        *v = nv;
-        *cap = nc;
-    }
+    if (grow_array(v, sizeof **v, *n + 1, cap, 16))
+        return -1;
     (*v)[*n].off = off;
     (*v)[*n].id = id;
     (*n)++;
@@ -1015,25 +1030,11 @@ static int job_done(struct asink *s)
 /* Grow the index tables for one more block of nprov providers.  0 or -1. */
 static int index_reserve(struct asink *s, uint32_t nprov)
 {
-    if (s->nblocks == s->blocks_cap) {
-        size_t nc = s->blocks_cap ? s->blocks_cap * 2 : 64;
-        struct idx_block *nb = realloc(s->blocks, nc * sizeof *nb);
-        if (nb == NULL)
-            return -1;
-        s->blocks = nb;
-        s->blocks_cap = nc;
-    }
-    if (s->nidx_provs + nprov > s->idx_provs_cap) {
-        size_t nc = s->idx_provs_cap ? s->idx_provs_cap : 256;
-        while (nc < s->nidx_provs + nprov)
-            nc *= 2;
-        uint32_t *np = realloc(s->idx_provs, nc * sizeof *np);
-        if (np == NULL)
-            return -1;
-        s->idx_provs = np;
-        s->idx_provs_cap = nc;
-    }
-    return 0;
+    return grow_array(&s->blocks, sizeof *s->blocks, s->nblocks + 1, &s->blocks_cap, 64) ||
+                   grow_array(&s->idx_provs, sizeof *s->idx_provs, s->nidx_provs + nprov,
+                              &s->idx_provs_cap, 256)
+               ? -1
+               : 0;
 }
 
 /*
@@ -1167,13 +1168,8 @@ static int flush_block(struct asink *s)
     /* The block's providers as file-level indexes, for the index entry. */
     if (rc)
         return -1;
-    if (s->bprov.n > j->prov_cap) {
-        uint32_t *np = realloc(j->prov, s->bprov.n * sizeof *np);
-        if (np == NULL)
-            return -1;
-        j->prov = np;
-        j->prov_cap = s->bprov.n;
-    }
+    if (grow_array(&j->prov, sizeof *j->prov, s->bprov.n, &j->prov_cap, 64))
+        return -1;
     j->nprov = 0;
     for (uint32_t i = 0; i < s->bprov.n; i++) {
         const struct prov *p = &s->bprov.v[i];
@@ -1219,14 +1215,9 @@ static uint32_t block_schema(struct asink *s, uint64_t id)
     }
     if (s->nbschemas >= MAX_BLOCK_TABLE)
         return 0;
-    if (s->nbschemas == s->bschemas_cap) {
-        uint32_t nc = s->bschemas_cap ? s->bschemas_cap * 2 : 64;
-        uint64_t *nv = realloc(s->bschemas, nc * sizeof *nv);
-        if (nv == NULL)
-            return 0;
-        s->bschemas = nv;
-        s->bschemas_cap = nc;
-    }
+    if (grow_array(&s->bschemas, sizeof *s->bschemas, (size_t)s->nbschemas + 1,
+                   &s->bschemas_cap, 64))
+        return 0;
     s->bschemas[s->nbschemas++] = id;
     s->last_schema_id = id;
     s->last_schema_idx = s->nbschemas;
