@@ -1,7 +1,7 @@
 /*
  * le: little-endian loads and stores of 16, 32 and 64-bit values at any
  * alignment, the byte order of every on-disk format the host reads and
- * writes (archives, the record codec, LZ77 streams).  Written byte by byte:
+ * writes (.etl files, archives, the record codec, LZ77 streams).  Written byte by byte:
  * compilers merge them into single moves on little-endian machines.
  * Pure functions; no ownership, no errors, thread-safe.
  */

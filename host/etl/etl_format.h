@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/le.h"
 #include "../record/record.h"
 
 /* WMI_BUFFER_HEADER */
@@ -82,41 +83,6 @@
 
 /* LogFileMode bit of compressed sessions. */
 #define ETL_MODE_COMPRESSED 0x04000000u
-
-static inline uint16_t etl_rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t etl_rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t etl_rd64(const uint8_t *p)
-{
-    return (uint64_t)etl_rd32(p) | (uint64_t)etl_rd32(p + 4) << 32;
-}
-
-static inline void etl_wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void etl_wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static inline void etl_wr64(uint8_t *p, uint64_t v)
-{
-    etl_wr32(p, (uint32_t)v);
-    etl_wr32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* Results of etl_parse_record. */
 #define ETL_REC_END 0  /* end marker (0 or 0xFFFFFFFF) or fewer than 4 bytes left */

@@ -69,10 +69,10 @@ static uint32_t put_ext(uint8_t *scratch, uint32_t at, uint16_t type, const uint
                         uint16_t len, int more)
 {
     uint16_t total = (uint16_t)(8 + ((len + 7u) & ~7u));
-    etl_wr16(scratch + at, total);
-    etl_wr16(scratch + at + 2, type);
-    etl_wr16(scratch + at + 4, more ? 1u : 0u);
-    etl_wr16(scratch + at + 6, len);
+    le_w16(scratch + at, total);
+    le_w16(scratch + at + 2, type);
+    le_w16(scratch + at + 4, more ? 1u : 0u);
+    le_w16(scratch + at + 6, len);
     memcpy(scratch + at + 8, data, len);
     memset(scratch + at + 8 + len, 0, (size_t)(total - 8 - len));
     return at + total;
@@ -106,28 +106,28 @@ static int parse_kernel(const uint8_t *p, uint32_t avail, uint8_t ht, struct rec
         *why = "record header beyond the end of the buffer data";
         return ETL_REC_STOP;
     }
-    uint32_t sz = etl_rd16(p + 4);
+    uint32_t sz = le_r16(p + 4);
     int rc = check_size(sz, hdr, avail, why);
     if (rc != ETL_REC_OK)
         return rc;
     *size = sz;
-    uint16_t ver = etl_rd16(p);
+    uint16_t ver = le_r16(p);
     rec->kind = perfinfo ? ETWHOST_HK_PERFINFO : ETWHOST_HK_SYSTEM;
     rec->raw_version = ver;
     rec->version = (uint8_t)ver;
-    rec->hook_id = etl_rd16(p + 6);
+    rec->hook_id = le_r16(p + 6);
     rec->opcode = (uint8_t)rec->hook_id;
     rec->evf = ETWHOST_EVF_KERNEL;
     if (ht == ETL_HT_SYSTEM32 || ht == ETL_HT_COMPACT32 || ht == ETL_HT_PERFINFO32)
         rec->evf |= ETWHOST_EVF_PTR32;
     if (perfinfo) {
-        rec->raw_timestamp = (int64_t)etl_rd64(p + 8);
+        rec->raw_timestamp = (int64_t)le_r64(p + 8);
         rec->pid = rec->tid = UINT32_MAX;
         rec->evf |= ETWHOST_EVF_NO_PID;
     } else {
-        rec->tid = etl_rd32(p + 8);
-        rec->pid = etl_rd32(p + 12);
-        rec->raw_timestamp = (int64_t)etl_rd64(p + 16);
+        rec->tid = le_r32(p + 8);
+        rec->pid = le_r32(p + 12);
+        rec->raw_timestamp = (int64_t)le_r64(p + 16);
     }
     etl_kernel_guid(rec->hook_id, &rec->provider);
     rec->raw = p;
@@ -161,7 +161,7 @@ static int parse_classic(const uint8_t *p, uint32_t avail, uint8_t ht, struct re
 {
     int inst = ht == ETL_HT_INSTANCE32 || ht == ETL_HT_INSTANCE64;
     uint32_t hdr = inst ? ETL_INSTANCE_HDR : ETL_FULL_HDR;
-    uint32_t sz = etl_rd16(p);
+    uint32_t sz = le_r16(p);
     if (avail < hdr) {
         *why = "record header beyond the end of the buffer data";
         return ETL_REC_STOP;
@@ -176,11 +176,11 @@ static int parse_classic(const uint8_t *p, uint32_t avail, uint8_t ht, struct re
         rec->evf |= ETWHOST_EVF_PTR32;
     rec->opcode = p[4];
     rec->level = p[5];
-    rec->raw_version = etl_rd16(p + 6);
+    rec->raw_version = le_r16(p + 6);
     rec->version = (uint8_t)rec->raw_version;
-    rec->tid = etl_rd32(p + 8);
-    rec->pid = etl_rd32(p + 12);
-    rec->raw_timestamp = (int64_t)etl_rd64(p + 16);
+    rec->tid = le_r32(p + 8);
+    rec->pid = le_r32(p + 12);
+    rec->raw_timestamp = (int64_t)le_r64(p + 16);
     guid_read(&rec->provider, p + 0x18);
     if (inst) {
         /* InstanceId, ParentInstanceId, ParentGuid: the EVENT_INSTANCE_INFO item layout. */
@@ -198,7 +198,7 @@ static int parse_classic(const uint8_t *p, uint32_t avail, uint8_t ht, struct re
 static int parse_event(const uint8_t *p, uint32_t avail, uint8_t ht, struct record *rec,
                        uint32_t *size, const char **why)
 {
-    uint32_t sz = etl_rd16(p);
+    uint32_t sz = le_r16(p);
     if (avail < ETL_EVENT_HDR) {
         *why = "record header beyond the end of the buffer data";
         return ETL_REC_STOP;
@@ -209,19 +209,19 @@ static int parse_event(const uint8_t *p, uint32_t avail, uint8_t ht, struct reco
     *size = sz;
     rec->kind = ETWHOST_HK_EVENT;
     rec->evf = ht == ETL_HT_EVENT32 ? ETWHOST_EVF_PTR32 : 0;
-    rec->hdr_flags = etl_rd16(p + 4);
-    rec->event_property = etl_rd16(p + 6);
-    rec->tid = etl_rd32(p + 8);
-    rec->pid = etl_rd32(p + 12);
-    rec->raw_timestamp = (int64_t)etl_rd64(p + 16);
+    rec->hdr_flags = le_r16(p + 4);
+    rec->event_property = le_r16(p + 6);
+    rec->tid = le_r32(p + 8);
+    rec->pid = le_r32(p + 12);
+    rec->raw_timestamp = (int64_t)le_r64(p + 16);
     guid_read(&rec->provider, p + 0x18);
-    rec->id = etl_rd16(p + 0x28);
+    rec->id = le_r16(p + 0x28);
     rec->version = p[0x2A];
     rec->channel = p[0x2B];
     rec->level = p[0x2C];
     rec->opcode = p[0x2D];
-    rec->task = etl_rd16(p + 0x2E);
-    rec->keywords = etl_rd64(p + 0x30);
+    rec->task = le_r16(p + 0x2E);
+    rec->keywords = le_r64(p + 0x30);
     guid_read(&rec->activity, p + 0x40);
     if (rec->hdr_flags & ETL_EHF_STRING_ONLY)
         rec->evf |= ETWHOST_EVF_STRING_ONLY;
@@ -235,10 +235,10 @@ static int parse_event(const uint8_t *p, uint32_t avail, uint8_t ht, struct reco
                 return ETL_REC_SKIP;
             }
             const uint8_t *q = p + pos;
-            uint32_t isz = etl_rd16(q);
-            uint16_t type = etl_rd16(q + 2);
-            uint16_t link = etl_rd16(q + 4);
-            uint32_t dsz = etl_rd16(q + 6);
+            uint32_t isz = le_r16(q);
+            uint16_t type = le_r16(q + 2);
+            uint16_t link = le_r16(q + 4);
+            uint32_t dsz = le_r16(q + 6);
             if (isz < 8 || dsz + 8 > isz || pos + isz > sz) {
                 *why = "extended item size beyond the record";
                 return ETL_REC_SKIP;
@@ -269,7 +269,7 @@ static int parse_event(const uint8_t *p, uint32_t avail, uint8_t ht, struct reco
 static int parse_message(const uint8_t *p, uint32_t avail, uint32_t session_ptr,
                          struct record *rec, uint32_t *size, int *has_ts, const char **why)
 {
-    uint32_t sz = etl_rd16(p);
+    uint32_t sz = le_r16(p);
     if (avail < ETL_MESSAGE_HDR) {
         *why = "record header beyond the end of the buffer data";
         return ETL_REC_STOP;
@@ -278,11 +278,11 @@ static int parse_message(const uint8_t *p, uint32_t avail, uint32_t session_ptr,
     if (rc != ETL_REC_OK)
         return rc;
     *size = sz;
-    uint16_t opt = etl_rd16(p + 6);
+    uint16_t opt = le_r16(p + 6);
     rec->kind = ETWHOST_HK_MESSAGE;
     rec->evf = ETWHOST_EVF_WPP;
     rec->hdr_flags = opt;
-    rec->message_number = etl_rd16(p + 4);
+    rec->message_number = le_r16(p + 4);
     rec->raw = p;
     rec->raw_len = sz;
     if ((opt & ETL_WPP_POINTER32) || (!(opt & ETL_WPP_POINTER64) && session_ptr == 4))
@@ -297,7 +297,7 @@ static int parse_message(const uint8_t *p, uint32_t avail, uint32_t session_ptr,
     }
     uint32_t pos = ETL_MESSAGE_HDR;
     if (opt & ETL_WPP_SEQUENCE) {
-        rec->wpp_sequence = etl_rd32(p + pos);
+        rec->wpp_sequence = le_r32(p + pos);
         pos += 4;
     }
     if (opt & ETL_WPP_COMPONENTID) {
@@ -308,14 +308,14 @@ static int parse_message(const uint8_t *p, uint32_t avail, uint32_t session_ptr,
     }
     *has_ts = 0;
     if (opt & (ETL_WPP_TIMESTAMP | ETL_WPP_PERF_TIMESTAMP)) {
-        rec->raw_timestamp = (int64_t)etl_rd64(p + pos);
+        rec->raw_timestamp = (int64_t)le_r64(p + pos);
         /* Only TIMESTAMP promises a value; the obsolete flag alone may leave the slot zero. */
         *has_ts = (opt & ETL_WPP_TIMESTAMP) || rec->raw_timestamp != 0;
         pos += 8;
     }
     if (opt & ETL_WPP_SYSTEMINFO) {
-        rec->tid = etl_rd32(p + pos);
-        rec->pid = etl_rd32(p + pos + 4);
+        rec->tid = le_r32(p + pos);
+        rec->pid = le_r32(p + pos + 4);
         pos += 8;
     } else {
         rec->pid = rec->tid = UINT32_MAX;
@@ -331,7 +331,7 @@ int etl_parse_record(const uint8_t *p, uint32_t avail, uint32_t session_ptr, str
 {
     if (avail < 4)
         return ETL_REC_END;
-    uint32_t m = etl_rd32(p);
+    uint32_t m = le_r32(p);
     if (m == 0 || m == 0xFFFFFFFFu)
         return ETL_REC_END;
     uint8_t fl = (uint8_t)(m >> 24), ht = (uint8_t)(m >> 16);
@@ -370,7 +370,7 @@ uint32_t etl_record_size(const uint8_t *p, uint32_t avail)
 {
     if (avail < 8)
         return 0;
-    uint32_t m = etl_rd32(p);
+    uint32_t m = le_r32(p);
     uint8_t fl = (uint8_t)(m >> 24), ht = (uint8_t)(m >> 16);
     if ((fl & 0xC0u) == 0xC0u) {
         switch (ht) {
@@ -380,20 +380,20 @@ uint32_t etl_record_size(const uint8_t *p, uint32_t avail)
         case ETL_HT_COMPACT64:
         case ETL_HT_PERFINFO32:
         case ETL_HT_PERFINFO64:
-            return etl_rd16(p + 4);
+            return le_r16(p + 4);
         case ETL_HT_FULL32:
         case ETL_HT_FULL64:
         case ETL_HT_INSTANCE32:
         case ETL_HT_INSTANCE64:
         case ETL_HT_EVENT32:
         case ETL_HT_EVENT64:
-            return etl_rd16(p);
+            return le_r16(p);
         default:
             return 0;
         }
     }
     if ((fl & 0xD0u) == 0x90u)
-        return etl_rd16(p);
+        return le_r16(p);
     return 0;
 }
 
@@ -401,7 +401,7 @@ uint32_t etl_record_ts_offset(const uint8_t *p, uint32_t size)
 {
     if (size < 8)
         return 0;
-    uint32_t m = etl_rd32(p);
+    uint32_t m = le_r32(p);
     uint8_t fl = (uint8_t)(m >> 24), ht = (uint8_t)(m >> 16);
     if ((fl & 0xC0u) == 0xC0u) {
         if (ht == ETL_HT_PERFINFO32 || ht == ETL_HT_PERFINFO64)
@@ -409,7 +409,7 @@ uint32_t etl_record_ts_offset(const uint8_t *p, uint32_t size)
         return size >= 24 ? 16 : 0;
     }
     if ((fl & 0xD0u) == 0x90u) {
-        uint16_t opt = etl_rd16(p + 6);
+        uint16_t opt = le_r16(p + 6);
         if (!(opt & (ETL_WPP_TIMESTAMP | ETL_WPP_PERF_TIMESTAMP)))
             return 0;
         uint32_t pos = ETL_MESSAGE_HDR + ((opt & ETL_WPP_SEQUENCE) ? 4 : 0) +
@@ -439,13 +439,13 @@ int etl_parse_logfile_header(const uint8_t *rec, uint32_t size, struct trace_inf
         *why = "logfile header record too short";
         return ERR_FORMAT;
     }
-    uint32_t m = etl_rd32(rec);
+    uint32_t m = le_r32(rec);
     uint8_t ht = (uint8_t)(m >> 16);
     if ((m >> 24) != ETL_MARKER_FLAGS_TRACE || (ht != ETL_HT_SYSTEM32 && ht != ETL_HT_SYSTEM64)) {
         *why = "first record is not a SYSTEM_TRACE_HEADER (not an .etl file?)";
         return ERR_FORMAT;
     }
-    if (etl_rd16(rec + 6) != 0) {
+    if (le_r16(rec + 6) != 0) {
         *why = "first record is not the logfile header (hook id not 0)";
         return ERR_FORMAT;
     }
@@ -457,26 +457,26 @@ int etl_parse_logfile_header(const uint8_t *rec, uint32_t size, struct trace_inf
     }
     const uint8_t *d = rec + ETL_SYSTEM_HDR;
     memset(ti, 0, sizeof *ti);
-    ti->buffer_size = etl_rd32(d);
+    ti->buffer_size = le_r32(d);
     ti->os_major = d[4];
     ti->os_minor = d[5];
-    ti->os_build = etl_rd32(d + 0x08);
-    ti->num_cpus = etl_rd32(d + 0x0C);
-    ti->end_time = (int64_t)etl_rd64(d + 0x10);
-    ti->log_file_mode = etl_rd32(d + 0x20);
-    ti->pointer_size = etl_rd32(d + 0x2C);
-    ti->events_lost = etl_rd32(d + 0x30);
-    ti->cpu_mhz = etl_rd32(d + 0x34);
+    ti->os_build = le_r32(d + 0x08);
+    ti->num_cpus = le_r32(d + 0x0C);
+    ti->end_time = (int64_t)le_r64(d + 0x10);
+    ti->log_file_mode = le_r32(d + 0x20);
+    ti->pointer_size = le_r32(d + 0x2C);
+    ti->events_lost = le_r32(d + 0x30);
+    ti->cpu_mhz = le_r32(d + 0x34);
     uint32_t ps = is64 ? 8 : 4;
-    ti->tz_bias_minutes = (int32_t)etl_rd32(d + 0x38 + 2 * ps);
+    ti->tz_bias_minutes = (int32_t)le_r32(d + 0x38 + 2 * ps);
     /* BootTime..BuffersLost are the last 0x20 bytes of the fixed part. */
     const uint8_t *t = d + lay - 0x20;
-    ti->boot_time = (int64_t)etl_rd64(t);
-    ti->perf_freq = (int64_t)etl_rd64(t + 8);
-    ti->start_time = (int64_t)etl_rd64(t + 16);
-    ti->clock_type = etl_rd32(t + 24);
-    ti->buffers_lost = etl_rd32(t + 28);
-    ti->t0_raw = (int64_t)etl_rd64(rec + 16);
+    ti->boot_time = (int64_t)le_r64(t);
+    ti->perf_freq = (int64_t)le_r64(t + 8);
+    ti->start_time = (int64_t)le_r64(t + 16);
+    ti->clock_type = le_r32(t + 24);
+    ti->buffers_lost = le_r32(t + 28);
+    ti->t0_raw = (int64_t)le_r64(rec + 16);
     if (ti->pointer_size != 4 && ti->pointer_size != 8)
         ti->pointer_size = ps;
     size_t n = size - ETL_SYSTEM_HDR - lay, used = 0, used2 = 0;

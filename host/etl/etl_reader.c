@@ -648,7 +648,7 @@ static int scan_one(struct etl_reader *r, struct errbuf *eb)
         return 0;
     }
     const uint8_t *b = r->base + off;
-    uint32_t bs = etl_rd32(b + ETL_BUF_SIZE);
+    uint32_t bs = le_r32(b + ETL_BUF_SIZE);
     if (bs < ETL_BUF_HDR) {
         r->st.skipped_bytes += left;
         r->scan_done = 1;
@@ -677,12 +677,12 @@ static int scan_one(struct etl_reader *r, struct errbuf *eb)
     d.off = off;
     d.ordinal = r->scan_ordinal++;
     d.size = bs;
-    d.end = etl_rd32(b + ETL_BUF_OFFSET);
+    d.end = le_r32(b + ETL_BUF_OFFSET);
     if (d.end == 0)
-        d.end = etl_rd32(b + ETL_BUF_SAVED);
-    d.flags = etl_rd16(b + ETL_BUF_FLAGS);
-    d.type = etl_rd16(b + ETL_BUF_TYPE);
-    d.cpu = (d.flags & ETL_BUFFLAG_PROC_INDEX) ? etl_rd16(b + ETL_BUF_PROC) : b[ETL_BUF_PROC];
+        d.end = le_r32(b + ETL_BUF_SAVED);
+    d.flags = le_r16(b + ETL_BUF_FLAGS);
+    d.type = le_r16(b + ETL_BUF_TYPE);
+    d.cpu = (d.flags & ETL_BUFFLAG_PROC_INDEX) ? le_r16(b + ETL_BUF_PROC) : b[ETL_BUF_PROC];
     uint32_t key = r->file_order ? 0 : d.type == ETL_BUFTYPE_HEADER ? HEADER_STREAM : d.cpu;
     struct etl_stream *s = stream_get(r, key);
     if (s == NULL)
@@ -743,19 +743,19 @@ static int open_common(struct etl_reader *r, const struct etl_options *opt, stru
         return reader_fail(r, eb, ERR_FORMAT, 0, "file too short for a buffer header "
                            "(not an .etl file)");
     const uint8_t *b = r->base;
-    uint32_t bs = etl_rd32(b);
+    uint32_t bs = le_r32(b);
     if (bs < ETL_BUF_HDR)
         return reader_fail(r, eb, ERR_FORMAT, 0, "BufferSize smaller than the buffer header "
                            "(not an .etl file)");
     if (bs > r->size)
         return reader_fail(r, eb, ERR_FORMAT, 0, "truncated file: the first buffer is longer "
                            "than the file");
-    if (etl_rd16(b + ETL_BUF_FLAGS) & ETL_BUFFLAG_COMPRESSED)
+    if (le_r16(b + ETL_BUF_FLAGS) & ETL_BUFFLAG_COMPRESSED)
         return reader_fail(r, eb, ERR_FORMAT, 0, "the header buffer is compressed "
                            "(not an .etl file?)");
-    uint32_t end = etl_rd32(b + ETL_BUF_OFFSET);
+    uint32_t end = le_r32(b + ETL_BUF_OFFSET);
     if (end == 0)
-        end = etl_rd32(b + ETL_BUF_SAVED);
+        end = le_r32(b + ETL_BUF_SAVED);
     if (end < ETL_BUF_HDR || end > bs)
         end = bs;
     struct record rec;

@@ -56,9 +56,9 @@ struct etl_writer {
 
 static void put_guid(uint8_t *p, const etwhost_guid *g)
 {
-    etl_wr32(p, g->data1);
-    etl_wr16(p + 4, g->data2);
-    etl_wr16(p + 6, g->data3);
+    le_w32(p, g->data1);
+    le_w16(p + 4, g->data2);
+    le_w16(p + 6, g->data3);
     memcpy(p + 8, g->data4, 8);
 }
 
@@ -88,29 +88,29 @@ static uint32_t build_logfile_header(struct etl_writer *w, uint8_t *p)
     size_t ln = strlen(o->logger_name), fn = strlen(o->logfile_name);
     uint32_t size = ETL_SYSTEM_HDR + lay + (uint32_t)(2 * (ln + 1) + 2 * (fn + 1));
     memset(p, 0, size);
-    etl_wr16(p, 2); /* Version */
+    le_w16(p, 2); /* Version */
     p[2] = (uint8_t)(is64 ? ETL_HT_SYSTEM64 : ETL_HT_SYSTEM32);
     p[3] = ETL_MARKER_FLAGS_TRACE;
-    etl_wr16(p + 4, size);
-    etl_wr16(p + 6, 0); /* hook: logfile header */
-    etl_wr64(p + 16, (uint64_t)o->t0_raw);
+    le_w16(p + 4, size);
+    le_w16(p + 6, 0); /* hook: logfile header */
+    le_w64(p + 16, (uint64_t)o->t0_raw);
     uint8_t *d = p + ETL_SYSTEM_HDR;
-    etl_wr32(d, o->buffer_size);
+    le_w32(d, o->buffer_size);
     d[4] = (uint8_t)o->os_major;
     d[5] = (uint8_t)o->os_minor;
     d[6] = o->compress ? 2 : 1; /* SubVersion */
     d[7] = o->compress ? 0 : 5;
-    etl_wr32(d + 0x08, o->os_build);
-    etl_wr32(d + 0x0C, o->num_cpus);
-    etl_wr64(d + 0x10, 0); /* EndTime, set at close */
-    etl_wr32(d + 0x18, 156250);
-    etl_wr32(d + 0x20, o->log_file_mode);
-    etl_wr32(d + 0x28, 1); /* StartBuffers */
-    etl_wr32(d + 0x2C, o->pointer_size);
-    etl_wr32(d + 0x34, o->cpu_mhz);
+    le_w32(d + 0x08, o->os_build);
+    le_w32(d + 0x0C, o->num_cpus);
+    le_w64(d + 0x10, 0); /* EndTime, set at close */
+    le_w32(d + 0x18, 156250);
+    le_w32(d + 0x20, o->log_file_mode);
+    le_w32(d + 0x28, 1); /* StartBuffers */
+    le_w32(d + 0x2C, o->pointer_size);
+    le_w32(d + 0x34, o->cpu_mhz);
     uint32_t ps = is64 ? 8 : 4;
     uint8_t *tz = d + 0x38 + 2 * ps;
-    etl_wr32(tz, (uint32_t)o->tz_bias_minutes);
+    le_w32(tz, (uint32_t)o->tz_bias_minutes);
     static const char zone[] = "UTC";
     for (size_t i = 0; i < sizeof zone - 1; i++) {
         tz[4 + 2 * i] = (uint8_t)zone[i];
@@ -119,10 +119,10 @@ static uint32_t build_logfile_header(struct etl_writer *w, uint8_t *p)
     uint8_t *t = d + lay - 0x20;
     int64_t boot = o->clock_type == TRACE_CLOCK_SYSTEM ? o->start_time
                                                        : etl_clock_to_filetime(&w->ti, 0);
-    etl_wr64(t, (uint64_t)boot);
-    etl_wr64(t + 8, (uint64_t)o->perf_freq);
-    etl_wr64(t + 16, (uint64_t)o->start_time);
-    etl_wr32(t + 24, o->clock_type);
+    le_w64(t, (uint64_t)boot);
+    le_w64(t + 8, (uint64_t)o->perf_freq);
+    le_w64(t + 16, (uint64_t)o->start_time);
+    le_w32(t + 24, o->clock_type);
     uint8_t *s = d + lay;
     for (size_t i = 0; i < ln; i++)
         s[2 * i] = (uint8_t)o->logger_name[i];
@@ -137,17 +137,17 @@ static void buffer_header(uint8_t *b, uint32_t size, uint32_t filled, int64_t ts
                           uint32_t cpu, uint16_t flags, uint16_t type)
 {
     memset(b, 0, ETL_BUF_HDR);
-    etl_wr32(b + ETL_BUF_SIZE, size);
-    etl_wr32(b + ETL_BUF_SAVED, filled);
-    etl_wr32(b + 0x08, filled); /* CurrentOffset */
-    etl_wr64(b + ETL_BUF_TIMESTAMP, (uint64_t)ts);
-    etl_wr64(b + ETL_BUF_SEQ, seq);
-    etl_wr16(b + ETL_BUF_PROC, cpu);
-    etl_wr16(b + ETL_BUF_LOGGER, 1);
-    etl_wr32(b + ETL_BUF_STATE, 3); /* flushed */
-    etl_wr32(b + ETL_BUF_OFFSET, filled);
-    etl_wr16(b + ETL_BUF_FLAGS, flags);
-    etl_wr16(b + ETL_BUF_TYPE, type);
+    le_w32(b + ETL_BUF_SIZE, size);
+    le_w32(b + ETL_BUF_SAVED, filled);
+    le_w32(b + 0x08, filled); /* CurrentOffset */
+    le_w64(b + ETL_BUF_TIMESTAMP, (uint64_t)ts);
+    le_w64(b + ETL_BUF_SEQ, seq);
+    le_w16(b + ETL_BUF_PROC, cpu);
+    le_w16(b + ETL_BUF_LOGGER, 1);
+    le_w32(b + ETL_BUF_STATE, 3); /* flushed */
+    le_w32(b + ETL_BUF_OFFSET, filled);
+    le_w16(b + ETL_BUF_FLAGS, flags);
+    le_w16(b + ETL_BUF_TYPE, type);
 }
 
 int etl_writer_open(const char *path, const struct etl_writer_options *opt, struct etl_writer **out,
@@ -334,7 +334,7 @@ int etl_writer_append(struct etl_writer *w, const struct etl_wrecord *r, struct 
         if (size > MAX_RECORD)
             break;
         memset(p, 0, hdr);
-        etl_wr16(p, (uint32_t)r->version | (r->has_pebs ? ETL_PEBS_FLAG : 0) | r->n_pmc << 8);
+        le_w16(p, (uint32_t)r->version | (r->has_pebs ? ETL_PEBS_FLAG : 0) | r->n_pmc << 8);
         if (perf)
             p[2] = (uint8_t)(r->ptr32 ? ETL_HT_PERFINFO32 : ETL_HT_PERFINFO64);
         else if (r->compact)
@@ -342,22 +342,22 @@ int etl_writer_append(struct etl_writer *w, const struct etl_wrecord *r, struct 
         else
             p[2] = (uint8_t)(r->ptr32 ? ETL_HT_SYSTEM32 : ETL_HT_SYSTEM64);
         p[3] = ETL_MARKER_FLAGS_TRACE;
-        etl_wr16(p + 4, (uint32_t)size);
-        etl_wr16(p + 6, r->hook_id);
+        le_w16(p + 4, (uint32_t)size);
+        le_w16(p + 6, r->hook_id);
         if (perf) {
-            etl_wr64(p + 8, (uint64_t)r->raw_timestamp);
+            le_w64(p + 8, (uint64_t)r->raw_timestamp);
         } else {
-            etl_wr32(p + 8, r->tid);
-            etl_wr32(p + 12, r->pid);
-            etl_wr64(p + 16, (uint64_t)r->raw_timestamp);
+            le_w32(p + 8, r->tid);
+            le_w32(p + 12, r->pid);
+            le_w64(p + 16, (uint64_t)r->raw_timestamp);
         }
         uint8_t *q = p + hdr;
         if (r->has_pebs) {
-            etl_wr64(q, r->pebs);
+            le_w64(q, r->pebs);
             q += 8;
         }
         for (uint32_t i = 0; i < r->n_pmc; i++, q += 8)
-            etl_wr64(q, r->pmc[i]);
+            le_w64(q, r->pmc[i]);
         if (r->data_len)
             memcpy(q, r->data, r->data_len);
         break;
@@ -370,7 +370,7 @@ int etl_writer_append(struct etl_writer *w, const struct etl_wrecord *r, struct 
         if (size > MAX_RECORD)
             break;
         memset(p, 0, hdr);
-        etl_wr16(p, (uint32_t)size);
+        le_w16(p, (uint32_t)size);
         if (inst)
             p[2] = (uint8_t)(r->ptr32 ? ETL_HT_INSTANCE32 : ETL_HT_INSTANCE64);
         else
@@ -378,14 +378,14 @@ int etl_writer_append(struct etl_writer *w, const struct etl_wrecord *r, struct 
         p[3] = ETL_MARKER_FLAGS_TRACE;
         p[4] = r->opcode;
         p[5] = r->level;
-        etl_wr16(p + 6, r->version);
-        etl_wr32(p + 8, r->tid);
-        etl_wr32(p + 12, r->pid);
-        etl_wr64(p + 16, (uint64_t)r->raw_timestamp);
+        le_w16(p + 6, r->version);
+        le_w32(p + 8, r->tid);
+        le_w32(p + 12, r->pid);
+        le_w64(p + 16, (uint64_t)r->raw_timestamp);
         put_guid(p + 0x18, &r->guid);
         if (inst) {
-            etl_wr32(p + 0x30, r->instance_id);
-            etl_wr32(p + 0x34, r->parent_instance_id);
+            le_w32(p + 0x30, r->instance_id);
+            le_w32(p + 0x34, r->parent_instance_id);
             put_guid(p + 0x38, &r->parent_guid);
         }
         if (r->data_len)
@@ -399,33 +399,33 @@ int etl_writer_append(struct etl_writer *w, const struct etl_wrecord *r, struct 
         if (size > MAX_RECORD)
             break;
         memset(p, 0, ETL_EVENT_HDR);
-        etl_wr16(p, (uint32_t)size);
+        le_w16(p, (uint32_t)size);
         p[2] = (uint8_t)(r->ptr32 ? ETL_HT_EVENT32 : ETL_HT_EVENT64);
         p[3] = ETL_MARKER_FLAGS_TRACE;
         uint16_t flags = (uint16_t)(r->flags & ~ETL_EHF_EXTENDED_INFO);
         if (r->n_ext)
             flags |= ETL_EHF_EXTENDED_INFO;
-        etl_wr16(p + 4, flags);
-        etl_wr16(p + 6, r->event_property);
-        etl_wr32(p + 8, r->tid);
-        etl_wr32(p + 12, r->pid);
-        etl_wr64(p + 16, (uint64_t)r->raw_timestamp);
+        le_w16(p + 4, flags);
+        le_w16(p + 6, r->event_property);
+        le_w32(p + 8, r->tid);
+        le_w32(p + 12, r->pid);
+        le_w64(p + 16, (uint64_t)r->raw_timestamp);
         put_guid(p + 0x18, &r->guid);
-        etl_wr16(p + 0x28, r->id);
+        le_w16(p + 0x28, r->id);
         p[0x2A] = r->version;
         p[0x2B] = r->channel;
         p[0x2C] = r->level;
         p[0x2D] = r->opcode;
-        etl_wr16(p + 0x2E, r->task);
-        etl_wr64(p + 0x30, r->keywords);
+        le_w16(p + 0x2E, r->task);
+        le_w64(p + 0x30, r->keywords);
         put_guid(p + 0x40, &r->activity);
         uint8_t *q = p + ETL_EVENT_HDR;
         for (uint32_t i = 0; i < r->n_ext; i++) {
             uint32_t total = 8 + pad8(r->ext[i].len);
-            etl_wr16(q, total);
-            etl_wr16(q + 2, r->ext[i].type);
-            etl_wr16(q + 4, i + 1 < r->n_ext ? 1u : 0u);
-            etl_wr16(q + 6, r->ext[i].len);
+            le_w16(q, total);
+            le_w16(q + 2, r->ext[i].type);
+            le_w16(q + 4, i + 1 < r->n_ext ? 1u : 0u);
+            le_w16(q + 6, r->ext[i].len);
             if (r->ext[i].len)
                 memcpy(q + 8, r->ext[i].data, r->ext[i].len);
             memset(q + 8 + r->ext[i].len, 0, total - 8 - r->ext[i].len);
@@ -446,30 +446,30 @@ int etl_writer_append(struct etl_writer *w, const struct etl_wrecord *r, struct 
         size = ETL_MESSAGE_HDR + (uint64_t)items + r->data_len;
         if (size > MAX_RECORD)
             break;
-        etl_wr16(p, (uint32_t)size);
+        le_w16(p, (uint32_t)size);
         p[2] = 0;
         p[3] = ETL_MARKER_FLAGS_MESSAGE;
-        etl_wr16(p + 4, r->message_number);
-        etl_wr16(p + 6, opt);
+        le_w16(p + 4, r->message_number);
+        le_w16(p + 6, opt);
         uint8_t *q = p + ETL_MESSAGE_HDR;
         if (opt & ETL_WPP_SEQUENCE) {
-            etl_wr32(q, r->sequence);
+            le_w32(q, r->sequence);
             q += 4;
         }
         if (opt & ETL_WPP_COMPONENTID) {
-            etl_wr32(q, r->component_id);
+            le_w32(q, r->component_id);
             q += 4;
         } else if (opt & ETL_WPP_GUID) {
             put_guid(q, &r->guid);
             q += 16;
         }
         if (opt & (ETL_WPP_TIMESTAMP | ETL_WPP_PERF_TIMESTAMP)) {
-            etl_wr64(q, (uint64_t)r->raw_timestamp);
+            le_w64(q, (uint64_t)r->raw_timestamp);
             q += 8;
         }
         if (opt & ETL_WPP_SYSTEMINFO) {
-            etl_wr32(q, r->tid);
-            etl_wr32(q + 4, r->pid);
+            le_w32(q, r->tid);
+            le_w32(q + 4, r->pid);
             q += 8;
         }
         if (r->data_len)
@@ -541,8 +541,8 @@ void etl_writer_counts(const struct etl_writer *w, uint64_t *records, uint64_t *
 static void patch_logfile_header(uint8_t *hdr, int64_t end_time, uint64_t buffers)
 {
     uint8_t *d = hdr + ETL_BUF_HDR + ETL_SYSTEM_HDR;
-    etl_wr64(d + 0x10, (uint64_t)end_time);
-    etl_wr32(d + 0x24, buffers > UINT32_MAX ? UINT32_MAX : (uint32_t)buffers);
+    le_w64(d + 0x10, (uint64_t)end_time);
+    le_w32(d + 0x24, buffers > UINT32_MAX ? UINT32_MAX : (uint32_t)buffers);
 }
 
 int etl_writer_close(struct etl_writer *w, uint8_t **data, size_t *len, struct errbuf *eb)
@@ -599,7 +599,7 @@ static void shift_records(uint8_t *data, uint32_t len, int64_t shift)
 {
     uint32_t pos = 0;
     while (len - pos >= 8) {
-        uint32_t m = etl_rd32(data + pos);
+        uint32_t m = le_r32(data + pos);
         if (m == 0 || m == 0xFFFFFFFFu)
             break;
         uint32_t size = etl_record_size(data + pos, len - pos);
@@ -607,8 +607,8 @@ static void shift_records(uint8_t *data, uint32_t len, int64_t shift)
             break;
         uint32_t tso = etl_record_ts_offset(data + pos, size);
         if (tso) {
-            uint64_t ts = etl_rd64(data + pos + tso);
-            etl_wr64(data + pos + tso, ts + (uint64_t)shift);
+            uint64_t ts = le_r64(data + pos + tso);
+            le_w64(data + pos + tso, ts + (uint64_t)shift);
         }
         uint32_t step = pad8(size);
         if (step > len - pos)
@@ -655,10 +655,10 @@ int etl_repeat_file(const char *src, const char *dst, uint64_t target_bytes, uin
     FILE *f = NULL;
     uint8_t *hdr = NULL, *tmp = NULL, *cbuf = NULL;
     size_t tcap = 0, ccap = 0;
-    uint32_t hsize = etl_rd32(map);
+    uint32_t hsize = le_r32(map);
     uint64_t nbufs = 0, written = 0, out_buffers = 1;
     for (uint64_t off = hsize; off + ETL_BUF_HDR <= msize;) {
-        uint32_t bs = etl_rd32(map + off);
+        uint32_t bs = le_r32(map + off);
         if (bs < ETL_BUF_HDR || bs > msize - off)
             break;
         nbufs++;
@@ -683,19 +683,19 @@ int etl_repeat_file(const char *src, const char *dst, uint64_t target_bytes, uin
         uint64_t seq_shift = *copies * nbufs;
         for (uint64_t off = hsize; off + ETL_BUF_HDR <= msize;) {
             const uint8_t *b = map + off;
-            uint32_t bs = etl_rd32(b);
+            uint32_t bs = le_r32(b);
             if (bs < ETL_BUF_HDR || bs > msize - off)
                 break;
             off += bs;
-            uint32_t end = etl_rd32(b + ETL_BUF_OFFSET);
+            uint32_t end = le_r32(b + ETL_BUF_OFFSET);
             if (end == 0)
-                end = etl_rd32(b + ETL_BUF_SAVED);
-            uint16_t flags = etl_rd16(b + ETL_BUF_FLAGS);
+                end = le_r32(b + ETL_BUF_SAVED);
+            uint16_t flags = le_r16(b + ETL_BUF_FLAGS);
             uint8_t h[ETL_BUF_HDR];
             memcpy(h, b, ETL_BUF_HDR);
-            etl_wr64(h + ETL_BUF_SEQ, etl_rd64(b + ETL_BUF_SEQ) + seq_shift);
-            if (etl_rd64(b + ETL_BUF_TIMESTAMP))
-                etl_wr64(h + ETL_BUF_TIMESTAMP, etl_rd64(b + ETL_BUF_TIMESTAMP) + (uint64_t)shift);
+            le_w64(h + ETL_BUF_SEQ, le_r64(b + ETL_BUF_SEQ) + seq_shift);
+            if (le_r64(b + ETL_BUF_TIMESTAMP))
+                le_w64(h + ETL_BUF_TIMESTAMP, le_r64(b + ETL_BUF_TIMESTAMP) + (uint64_t)shift);
             const uint8_t *body;
             size_t blen;
             if (flags & ETL_BUFFLAG_COMPRESSED) {
@@ -719,7 +719,7 @@ int etl_repeat_file(const char *src, const char *dst, uint64_t target_bytes, uin
                     errbuf_set(eb, rc, "compression failed");
                     goto done;
                 }
-                etl_wr32(h + ETL_BUF_SIZE, (uint32_t)(ETL_BUF_HDR + blen));
+                le_w32(h + ETL_BUF_SIZE, (uint32_t)(ETL_BUF_HDR + blen));
                 body = cbuf;
             } else {
                 if (mem_grow(&tmp, &tcap, bs, 1)) {

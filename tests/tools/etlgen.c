@@ -67,21 +67,21 @@ static void pb_u8(struct pb *p, uint32_t v)
 static void pb_u16(struct pb *p, uint32_t v)
 {
     uint8_t b[2];
-    etl_wr16(b, v);
+    le_w16(b, v);
     pb_bytes(p, b, 2);
 }
 
 static void pb_u32(struct pb *p, uint32_t v)
 {
     uint8_t b[4];
-    etl_wr32(b, v);
+    le_w32(b, v);
     pb_bytes(p, b, 4);
 }
 
 static void pb_u64(struct pb *p, uint64_t v)
 {
     uint8_t b[8];
-    etl_wr64(b, v);
+    le_w64(b, v);
     pb_bytes(p, b, 8);
 }
 
@@ -132,7 +132,7 @@ static uint32_t tl_traits(uint8_t *out)
 {
     static const char name[] = "Etwhost.Sample";
     uint32_t n = 2 + (uint32_t)sizeof name;
-    etl_wr16(out, n);
+    le_w16(out, n);
     memcpy(out + 2, name, sizeof name);
     return n;
 }
@@ -160,7 +160,7 @@ static uint32_t tl_meta_sample(uint8_t *out)
     meta_field(&m, "Ratio", 12);  /* Double */
     meta_field(&m, "Tag", 2);     /* AnsiString */
     meta_field(&m, "Values", 6 | 0x40); /* UInt16, variable count */
-    etl_wr16(m.b, m.n);
+    le_w16(m.b, m.n);
     memcpy(out, m.b, m.n);
     return m.n;
 }
@@ -176,7 +176,7 @@ static uint32_t tl_meta_heartbeat(uint8_t *out)
     pb_u8(&m, 4);                        /* ... OutType Hex */
     meta_field(&m, "Ok", 13);            /* Bool32 */
     meta_field(&m, "When", 17);          /* FileTime */
-    etl_wr16(m.b, m.n);
+    le_w16(m.b, m.n);
     memcpy(out, m.b, m.n);
     return m.n;
 }
@@ -216,18 +216,18 @@ static uint32_t tdh_event_info(uint8_t *out)
     pb_wstr(&t, "Count");
     uint32_t p1 = t.n;
     pb_wstr(&t, "Message");
-    etl_wr32(t.b + name_at, prov_name);
-    etl_wr32(t.b + name_at + 0x44 - 0x34, task_name);
+    le_w32(t.b + name_at, prov_name);
+    le_w32(t.b + name_at + 0x44 - 0x34, task_name);
     /* EVENT_PROPERTY_INFO: Flags, NameOffset, InType, OutType, MapNameOffset, count, length, Reserved. */
     uint8_t *e = t.b + props;
-    etl_wr32(e + 4, p0);
-    etl_wr16(e + 8, 8); /* UInt32 */
-    etl_wr16(e + 16, 1);
+    le_w32(e + 4, p0);
+    le_w16(e + 8, 8); /* UInt32 */
+    le_w16(e + 16, 1);
     e += 24;
-    etl_wr32(e + 4, p1);
-    etl_wr16(e + 8, 1); /* UnicodeString */
-    etl_wr16(e + 10, 1);
-    etl_wr16(e + 16, 1);
+    le_w32(e + 4, p1);
+    le_w16(e + 8, 1); /* UnicodeString */
+    le_w16(e + 10, 1);
+    le_w16(e + 16, 1);
     memcpy(out, t.b, t.n);
     return t.n;
 }
@@ -277,9 +277,9 @@ static int gen_tl(struct gen *g, struct errbuf *eb)
     if (rnd_below(8) == 0) {
         ext[n++] = (struct etl_wext){EXT_RELATED_ACTIVITYID, 16, NULL};
         static uint8_t rb[16];
-        etl_wr32(rb, related.data1);
-        etl_wr16(rb + 4, related.data2);
-        etl_wr16(rb + 6, related.data3);
+        le_w32(rb, related.data1);
+        le_w16(rb + 4, related.data2);
+        le_w16(rb + 6, related.data3);
         memcpy(rb + 8, related.data4, 8);
         ext[n - 1].data = rb;
     }
@@ -306,9 +306,9 @@ static int gen_tl(struct gen *g, struct errbuf *eb)
     }
     if (rnd_below(6) == 0) {
         uint32_t frames = 1 + rnd_below(4);
-        etl_wr64(stack, rnd());
+        le_w64(stack, rnd());
         for (uint32_t i = 0; i < frames; i++)
-            etl_wr64(stack + 8 + 8 * i, 0x7FF600001000ull + rnd_below(0x10000));
+            le_w64(stack + 8 + 8 * i, 0x7FF600001000ull + rnd_below(0x10000));
         ext[n++] = (struct etl_wext){EXT_STACK_TRACE64, (uint16_t)(8 + 8 * frames), stack};
     }
     r.ext = ext;

@@ -86,7 +86,7 @@ static void walk_file(const char *path, int file_order, struct walk *w)
     const uint8_t *m;
     size_t msize;
     ASSERT_OK(plat_map_file(path, &m, &msize, &eb));
-    uint32_t hdr_size = etl_rd32(m);
+    uint32_t hdr_size = le_r32(m);
     plat_unmap(m, msize);
     struct record rec;
     int rc;

@@ -203,7 +203,7 @@ static void truncations(const uint8_t *file, size_t len, const char *what)
 {
     struct result full = walk(file, len, 1, 0);
     ASSERT_EQ(full.open_rc, 0);
-    uint32_t first = etl_rd32(file);
+    uint32_t first = le_r32(file);
     size_t step = len / 400 + 1;
     uint64_t n = 0;
     for (size_t cut = 0; cut < len; cut += (cut < first + 200 ? 1 : step), n++) {
@@ -218,7 +218,7 @@ static void truncations(const uint8_t *file, size_t len, const char *what)
         size_t b = 0;
         int on_boundary = 0;
         while (b < cut) {
-            b += etl_rd32(file + b);
+            b += le_r32(file + b);
             if (b == cut)
                 on_boundary = 1;
         }
@@ -318,8 +318,8 @@ TEST(etl_robust_lying_sizes_and_offsets)
     uint8_t *fx = fixture(0, 1, 60, &len);
     struct result full = walk(fx, len, 1, 0);
     ASSERT_EQ(full.st.bad_buffers + full.st.bad_records, 0);
-    uint32_t hsize = etl_rd32(fx);
-    uint32_t b1 = hsize, b2 = hsize + etl_rd32(fx + hsize);
+    uint32_t hsize = le_r32(fx);
+    uint32_t b1 = hsize, b2 = hsize + le_r32(fx + hsize);
     uint64_t offs[128];
     uint16_t kinds[128];
     size_t nrec = record_offsets(fx, len, offs, kinds, 128);
@@ -329,7 +329,7 @@ TEST(etl_robust_lying_sizes_and_offsets)
 
     /* BufferSize 0 in the second buffer: the rest of the file is skipped, with a warning. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1, 0);
+    le_w32(b + b1, 0);
     res = walk(b, len, 1, 0);
     ASSERT_EQ(res.st.skipped_bytes, len - b1);
     ASSERT_CONTAINS(res.w.last, "BufferSize 0");
@@ -338,7 +338,7 @@ TEST(etl_robust_lying_sizes_and_offsets)
 
     /* BufferSize smaller than the header. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b2, 0x47);
+    le_w32(b + b2, 0x47);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.st.bad_buffers, 1);
     ASSERT_CONTAINS(res.w.last, "smaller than the buffer header");
@@ -346,7 +346,7 @@ TEST(etl_robust_lying_sizes_and_offsets)
 
     /* BufferSize beyond the end of the file. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b2, 0x7FFFFFFF);
+    le_w32(b + b2, 0x7FFFFFFF);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.st.bad_buffers, 1);
     ASSERT_CONTAINS(res.w.last, "truncated buffer");
@@ -357,7 +357,7 @@ TEST(etl_robust_lying_sizes_and_offsets)
 
     /* Offset inside the buffer header: that buffer is skipped, the next one is read. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1 + ETL_BUF_OFFSET, 0x10);
+    le_w32(b + b1 + ETL_BUF_OFFSET, 0x10);
     res = walk(b, len, 1, 0);
     ASSERT_EQ(res.st.bad_buffers, 1);
     ASSERT(res.records > 1 && res.records < full.records);
@@ -365,7 +365,7 @@ TEST(etl_robust_lying_sizes_and_offsets)
 
     /* Offset beyond BufferSize: counted, read up to BufferSize (the 0xFF fill stops it). */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1 + ETL_BUF_OFFSET, 0xFFFFF);
+    le_w32(b + b1 + ETL_BUF_OFFSET, 0xFFFFF);
     res = walk(b, len, 1, 0);
     ASSERT_EQ(res.st.bad_buffers, 1);
     ASSERT_EQ(res.records, full.records);
@@ -379,14 +379,14 @@ TEST(etl_robust_lying_sizes_and_offsets)
         uint8_t *p = b + offs[i];
         if (k == 0) {
             if (kinds[i] == ETWHOST_HK_PERFINFO || kinds[i] == ETWHOST_HK_SYSTEM)
-                etl_wr16(p + 4, 4);
+                le_w16(p + 4, 4);
             else
-                etl_wr16(p, 4);
+                le_w16(p, 4);
         } else if (k == 1) {
             if (kinds[i] == ETWHOST_HK_PERFINFO || kinds[i] == ETWHOST_HK_SYSTEM)
-                etl_wr16(p + 4, 0xFFF0);
+                le_w16(p + 4, 0xFFF0);
             else
-                etl_wr16(p, 0xFFF0);
+                le_w16(p, 0xFFF0);
         } else {
             p[3] = 0x12;
         }
@@ -409,11 +409,11 @@ TEST(etl_robust_lying_sizes_and_offsets)
         b = dup_bytes(fx, len);
         uint8_t *p = b + offs[i];
         if (which == 0)
-            etl_wr16(p + 0x50, 0x7FF0); /* first item's size */
+            le_w16(p + 0x50, 0x7FF0); /* first item's size */
         else if (which == 1)
-            etl_wr16(p + 6, 0x2B | 0x80); /* more optional items than the record holds */
+            le_w16(p + 6, 0x2B | 0x80); /* more optional items than the record holds */
         else
-            etl_wr16(p, 0x0702); /* 7 PMC counters in a short record */
+            le_w16(p, 0x0702); /* 7 PMC counters in a short record */
         res = walk(b, len, 1, 0);
         ASSERT_EQ(res.st.bad_records, 1);
         ASSERT_EQ(res.records, full.records - 1);
@@ -427,7 +427,7 @@ TEST(etl_robust_lying_sizes_and_offsets)
     int bad = 0;
     for (size_t i = 1; i < nrec; i++)
         if (kinds[i] == ETWHOST_HK_EVENT && offs[i] > b1 && offs[i] < b2) {
-            etl_wr16(b + offs[i] + 0x56, 0x7FF0); /* DataSize of the first item */
+            le_w16(b + offs[i] + 0x56, 0x7FF0); /* DataSize of the first item */
             bad++;
         }
     ASSERT(bad >= 2);
@@ -447,7 +447,7 @@ TEST(etl_robust_logfile_header_damage)
     struct result res;
     /* Hook id not 0. */
     b = dup_bytes(fx, len);
-    etl_wr16(b + ETL_BUF_HDR + 6, 0x0050);
+    le_w16(b + ETL_BUF_HDR + 6, 0x0050);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.open_rc, ERR_FORMAT);
     ASSERT_CONTAINS(res.msg, "offset 0x48");
@@ -455,7 +455,7 @@ TEST(etl_robust_logfile_header_damage)
     mem_free(b);
     /* Record too short for TRACE_LOGFILE_HEADER. */
     b = dup_bytes(fx, len);
-    etl_wr16(b + ETL_BUF_HDR + 4, 0x40);
+    le_w16(b + ETL_BUF_HDR + 4, 0x40);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.open_rc, ERR_FORMAT);
     ASSERT_CONTAINS(res.msg, "too short");
@@ -463,21 +463,21 @@ TEST(etl_robust_logfile_header_damage)
     /* QPC clock without a frequency. */
     uint32_t lay = lh[2] == ETL_HT_SYSTEM64 ? ETL_LOGFILE_HDR64 : ETL_LOGFILE_HDR32;
     b = dup_bytes(fx, len);
-    etl_wr64(b + ETL_BUF_HDR + ETL_SYSTEM_HDR + lay - 0x20 + 8, 0);
+    le_w64(b + ETL_BUF_HDR + ETL_SYSTEM_HDR + lay - 0x20 + 8, 0);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.open_rc, ERR_FORMAT);
     ASSERT_CONTAINS(res.msg, "PerfFreq");
     mem_free(b);
     /* An unknown clock type is read as QPC, with a warning. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + ETL_BUF_HDR + ETL_SYSTEM_HDR + lay - 0x20 + 24, 7);
+    le_w32(b + ETL_BUF_HDR + ETL_SYSTEM_HDR + lay - 0x20 + 24, 7);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.open_rc, 0);
     ASSERT_CONTAINS(res.w.last, "unknown clock type 7");
     mem_free(b);
     /* A compressed header buffer is refused. */
     b = dup_bytes(fx, len);
-    etl_wr16(b + ETL_BUF_FLAGS, ETL_BUFFLAG_COMPRESSED);
+    le_w16(b + ETL_BUF_FLAGS, ETL_BUFFLAG_COMPRESSED);
     res = walk(b, len, 0, 0);
     ASSERT_EQ(res.open_rc, ERR_FORMAT);
     mem_free(b);
@@ -490,13 +490,13 @@ TEST(etl_robust_compressed_buffer_damage_and_bombs)
     uint8_t *fx = fixture(1, 1, 100, &len);
     struct result full = walk(fx, len, 1, 0);
     ASSERT(full.st.compressed_buffers >= 3);
-    uint32_t b1 = etl_rd32(fx);
-    uint32_t b2 = b1 + etl_rd32(fx + b1);
+    uint32_t b1 = le_r32(fx);
+    uint32_t b2 = b1 + le_r32(fx + b1);
     uint8_t *b;
     struct result res;
     /* Offset says 4 GiB: over the cap, skipped without allocating it. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1 + ETL_BUF_OFFSET, 0xFFFFFFFFu);
+    le_w32(b + b1 + ETL_BUF_OFFSET, 0xFFFFFFFFu);
     int64_t live = mem_live_blocks();
     res = walk(b, len, 1, 0);
     ASSERT_EQ(mem_live_blocks(), live);
@@ -506,16 +506,16 @@ TEST(etl_robust_compressed_buffer_damage_and_bombs)
     mem_free(b);
     /* Offset says the buffer is empty: the stream has more, so it is damaged. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1 + ETL_BUF_OFFSET, ETL_BUF_HDR);
+    le_w32(b + b1 + ETL_BUF_OFFSET, ETL_BUF_HDR);
     res = walk(b, len, 1, 0);
     ASSERT_EQ(res.st.bad_buffers, 1);
     mem_free(b);
     /* An empty stream for an empty buffer is fine. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1 + ETL_BUF_OFFSET, ETL_BUF_HDR);
+    le_w32(b + b1 + ETL_BUF_OFFSET, ETL_BUF_HDR);
     memcpy(b + b1 + ETL_BUF_HDR, "\xff\xff\xff\xff", 4);
     size_t cut = b1 + ETL_BUF_HDR + 4;
-    etl_wr32(b + b1, ETL_BUF_HDR + 4);
+    le_w32(b + b1, ETL_BUF_HDR + 4);
     memmove(b + cut, fx + b2, len - b2);
     res = walk(b, cut + (len - b2), 1, 0);
     ASSERT_EQ(res.st.bad_buffers + res.st.bad_records, 0);
@@ -523,13 +523,13 @@ TEST(etl_robust_compressed_buffer_damage_and_bombs)
     mem_free(b);
     /* Offset one byte off: the stream does not inflate to it. */
     b = dup_bytes(fx, len);
-    etl_wr32(b + b1 + ETL_BUF_OFFSET, etl_rd32(fx + b1 + ETL_BUF_OFFSET) + 1);
+    le_w32(b + b1 + ETL_BUF_OFFSET, le_r32(fx + b1 + ETL_BUF_OFFSET) + 1);
     res = walk(b, len, 1, 0);
     ASSERT_EQ(res.st.bad_buffers, 1);
     ASSERT_CONTAINS(res.w.last, "LZ77");
     mem_free(b);
     /* Damaged stream: every byte of the second buffer's stream in turn. */
-    for (uint32_t at = b2 + ETL_BUF_HDR; at < b2 + etl_rd32(fx + b2); at++) {
+    for (uint32_t at = b2 + ETL_BUF_HDR; at < b2 + le_r32(fx + b2); at++) {
         b = dup_bytes(fx, len);
         b[at] ^= 0xA5;
         res = walk(b, len, (int)(at & 1), 0);
@@ -538,8 +538,8 @@ TEST(etl_robust_compressed_buffer_damage_and_bombs)
     }
     /* A small cap refuses every compressed buffer, with a warning each. */
     uint64_t over = 0;
-    for (size_t off = b1; off < len; off += etl_rd32(fx + off))
-        if (etl_rd32(fx + off + ETL_BUF_OFFSET) - ETL_BUF_HDR > 256)
+    for (size_t off = b1; off < len; off += le_r32(fx + off))
+        if (le_r32(fx + off + ETL_BUF_OFFSET) - ETL_BUF_HDR > 256)
             over++;
     ASSERT(over > 0);
     res = walk(fx, len, 1, 256);

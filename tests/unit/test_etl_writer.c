@@ -39,9 +39,9 @@ static int64_t expect_ft(uint32_t clock, int64_t start, int64_t t0, int64_t freq
 
 static void guid_bytes(uint8_t *p, const etwhost_guid *g)
 {
-    etl_wr32(p, g->data1);
-    etl_wr16(p + 4, g->data2);
-    etl_wr16(p + 6, g->data3);
+    le_w32(p, g->data1);
+    le_w16(p + 4, g->data2);
+    le_w16(p + 6, g->data3);
     memcpy(p + 8, g->data4, 8);
 }
 
@@ -294,8 +294,8 @@ static void round_trip(uint32_t ptr, int compress, uint32_t clock)
     ASSERT_EQ(rec.evf, p32 | ETWHOST_EVF_CLASSIC);
     d = find_ext(&rec, EXT_INSTANCE_INFO, &len);
     ASSERT(d != NULL && len == 24);
-    ASSERT_EQ(etl_rd32(d), 77);
-    ASSERT_EQ(etl_rd32(d + 4), 66);
+    ASSERT_EQ(le_r32(d), 77);
+    ASSERT_EQ(le_r32(d + 4), 66);
     etwhost_guid pg;
     guid_read(&pg, d + 8);
     ASSERT(guid_eq(&pg, &rel));
@@ -335,9 +335,9 @@ static void round_trip(uint32_t ptr, int compress, uint32_t clock)
     ASSERT_EQ(rec.version, 2);
     ASSERT_EQ(rec.raw_version, 0x8000 | 0x0300 | 2);
     d = find_ext(&rec, EXT_PEBS_INDEX, &len);
-    ASSERT(d && len == 8 && etl_rd64(d) == 0x0102030405060708ull);
+    ASSERT(d && len == 8 && le_r64(d) == 0x0102030405060708ull);
     d = find_ext(&rec, EXT_PMC_COUNTERS, &len);
-    ASSERT(d && len == 24 && etl_rd64(d) == 111 && etl_rd64(d + 16) == 333);
+    ASSERT(d && len == 24 && le_r64(d) == 111 && le_r64(d + 16) == 333);
     ASSERT_EQ(rec.data_len, 16);
     ASSERT(memcmp(rec.data, payload, 16) == 0);
     ASSERT_EQ(rec.raw_timestamp, want_ts++);
@@ -425,8 +425,8 @@ static uint8_t *make_multi_cpu(int compress, uint32_t n, size_t *len)
     for (uint32_t i = 0; i < n; i++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         uint8_t data[12];
-        etl_wr32(data, i);
-        etl_wr64(data + 4, x);
+        le_w32(data, i);
+        le_w64(data + 4, x);
         struct etl_wrecord r;
         memset(&r, 0, sizeof r);
         r.kind = (x >> 40) % 3 == 0 ? ETWHOST_HK_SYSTEM : ETWHOST_HK_EVENT;
@@ -464,7 +464,7 @@ static void check_order(const uint8_t *file, size_t len, uint32_t n, uint32_t lo
     while (etl_next(r, &rec, &eb) == 1) {
         if (rec.hook_id == 0 && rec.kind == ETWHOST_HK_SYSTEM)
             continue; /* logfile header */
-        uint32_t idx = etl_rd32(rec.data);
+        uint32_t idx = le_r32(rec.data);
         ASSERT(idx < n && !seen[idx]);
         seen[idx] = 1;
         ASSERT_EQ(rec.raw_timestamp, 2000 + (int64_t)idx * 10);

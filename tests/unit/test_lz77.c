@@ -185,10 +185,10 @@ static void check_file_buffers(const char *path, uint64_t *nbuf)
     struct errbuf eb;
     ASSERT_MSG(plat_map_file(path, &d, &size, &eb) == 0, "%s", eb.msg);
     for (size_t off = 0; off + ETL_BUF_HDR <= size;) {
-        uint32_t bs = etl_rd32(d + off);
+        uint32_t bs = le_r32(d + off);
         ASSERT(bs >= ETL_BUF_HDR && bs <= size - off);
-        if (etl_rd16(d + off + ETL_BUF_FLAGS) & ETL_BUFFLAG_COMPRESSED) {
-            uint32_t end = etl_rd32(d + off + ETL_BUF_OFFSET);
+        if (le_r16(d + off + ETL_BUF_FLAGS) & ETL_BUFFLAG_COMPRESSED) {
+            uint32_t end = le_r32(d + off + ETL_BUF_OFFSET);
             size_t want = end - ETL_BUF_HDR, got = 0;
             uint8_t *out = mem_alloc(want);
             ASSERT_MSG(lz77_decompress(d + off + ETL_BUF_HDR, bs - ETL_BUF_HDR, out, want,
