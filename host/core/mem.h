@@ -27,7 +27,7 @@ char *mem_strndup(const char *s, size_t n);
 int mem_grow(void *pp, size_t *cap, size_t need, size_t size);
 
 /*
- * A big block that lives long and is used densely (pools committed at start,
+ * A big block that lives long and is used densely (pools allocated at start,
  * archive block buffers): n zeroed bytes, page-aligned, backed by huge pages
  * where the system has them (platform.h plat_big_alloc).  Release with
  * mem_free_big and the same n.  NULL on failure (fault injection included).

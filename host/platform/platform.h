@@ -127,7 +127,7 @@ void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len);
 
 /*
  * Memory for big blocks that live long and are used densely (the event and
- * batch pools committed at start, archive block buffers): n bytes, zeroed,
+ * batch pools allocated at start, archive block buffers): n bytes, zeroed,
  * page-aligned, NULL when out of memory.  On Linux a block of 1 MiB or more
  * takes whole 2 MiB units, aligned, marked for transparent huge pages, so
  * touching it costs one page fault per 2 MiB instead of one per 4 KiB.  Release with

@@ -26,7 +26,7 @@ int batch_init(struct record_batch *b, uint32_t cap);
 void batch_free(struct record_batch *b);
 /*
  * Batches of a queue can take their record slots and their arena's first
- * chunk from one block, committed at start (a few page faults instead of
+ * chunk from one block, allocated at start (a few page faults instead of
  * hundreds): batch_pool_new makes a block for count batches of cap records;
  * batch_init_pooled initialises b with part index (0..count-1).  Each part
  * keeps the block alive: batch_free gives it back, and the block goes with

@@ -13,8 +13,8 @@
 
 /*
  * Mapped length of an n-byte block: whole pages, and from 1 MiB on whole
- * 2 MiB units, so that the block's tail is a huge page too (the pools are
- * touched in full at start: a 4 KiB tail would cost one fault per page).
+ * 2 MiB units, so that the block's tail is a huge page too (a pool used in
+ * full would otherwise take one fault per 4 KiB page of its tail).
  */
 static size_t map_len(size_t n)
 {
