@@ -1518,8 +1518,12 @@ static etwhost_status ETWHOST_CALL archive_write(void *inst, const etwhost_event
         s->write_failed = 1;
         return ETWHOST_RETRY;
     }
+    /*
+     * A block written for its age goes to the file now, not on the next call:
+     * at a low event rate the next call may be far away.
+     */
     if (s->n && s->block_ns && psup_monotonic_ns() - s->block_started_ns >= s->block_ns &&
-        flush_block(s)) {
+        flush_all(s)) {
         s->write_failed = 1;
         return ETWHOST_RETRY;
     }

@@ -51,6 +51,48 @@ static void quiet_warn(void *ctx, const char *msg)
     (void)msg;
 }
 
+/*
+ * block_seconds at a low event rate: a block that is due by age is on disk
+ * when it is due, not only when the next event comes.  Events come every
+ * 2 s and blocks are due after 1 s, so the first block is due with the
+ * second event (~2 s after start) and the third event is ~4 s after start:
+ * a complete block must be readable well before that.
+ */
+TEST(archive_block_seconds_writes_when_due_at_low_rates)
+{
+    char arc[1024];
+    snprintf(arc, sizeof arc, "%s/slow.etwa", t_tmpdir());
+    const char *dir = ta_conf("{\"sources\": [{\"type\": \"synthetic\", \"count\": 0, "
+                              "\"rate\": 0.5}]}");
+    ta_dropin(dir, "10-a.json",
+              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
+                     "{\"path\": \"%s\", \"block_seconds\": 1}}",
+                     arc));
+    char exe[1024];
+    snprintf(exe, sizeof exe, "%s/etwhost", t_build());
+    const char *argv[] = {exe, "run", "-c", dir, NULL};
+    int64_t pid;
+    uint64_t t0 = plat_monotonic_ns();
+    ASSERT_OK(plat_spawn(argv, NULL, t_path("%s/slow-out.txt", t_tmpdir()),
+                         t_path("%s/slow-err.txt", t_tmpdir()), &pid));
+    struct archive_check c;
+    memset(&c, 0, sizeof c);
+    double took = 0;
+    while ((took = (double)(plat_monotonic_ns() - t0) / 1e9) < 3.4) {
+        plat_sleep_ms(50);
+        if (plat_is_file(arc)) {
+            struct errbuf eb;
+            if (archive_verify(arc, &c, NULL, NULL, &eb) == 0 && c.good_blocks >= 1)
+                break;
+        }
+    }
+    int status;
+    ASSERT_OK(plat_kill(pid, 0, 5000, &status));
+    ASSERT_MSG(c.good_blocks >= 1, "no complete block %.1f s after start", took);
+    ASSERT_MSG(took >= 1.5, "a block after %.1f s, before it was due", took);
+    ASSERT(c.events >= 1 && c.events <= 2);
+}
+
 TEST(archive_kill9_every_complete_block_readable)
 {
     char arc[1024];
