@@ -32,6 +32,8 @@
  *                   0 = keep all)
  *   fsync           "never" | "rotate" (default: at rotation and close) |
  *                   "block" (after every block)
+ *   threads         compression threads, one block each (default 2; 1..8;
+ *                   0 = compress on the pipeline thread)
  *
  * Rotation works like the file sink's, with the same code (plugins/support/
  * psup_rotate.c, as are the OS calls and the setting parsers): the live file
@@ -47,10 +49,11 @@
  * written completely is readable and a torn last frame is detected.
  *
  * Threading: the host serializes calls into one instance.  A full block is
- * compressed on the instance's own thread while the next one fills (one
- * block in flight); the pipeline thread writes it to the file on its next
- * call (or waits for it when it needs the file: the next block, rotation,
- * flush, close).  Only the pipeline thread touches the file and the index.
+ * compressed on one of the instance's threads while the next ones fill (up
+ * to `threads` blocks in flight); the pipeline thread writes them to the
+ * file in order on its next calls (or waits for the oldest when it needs a
+ * free slot or the file: rotation, flush, close, a block due by age).  Only
+ * the pipeline thread touches the file and the index.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,12 +345,20 @@ struct idx_ref {
 };
 
 /*
- * A block handed to the compression thread.  state is read and written
- * under the worker's lock; the rest belongs to the compression thread while
- * the state is JOB_QUEUED and to the pipeline thread otherwise.
+ * A block handed to a compression thread: each job slot has its own thread
+ * and zstd context.  state is read and written under the slot's worker lock;
+ * the rest belongs to the compression thread while the state is JOB_QUEUED
+ * and to the pipeline thread otherwise.
  */
 enum { JOB_IDLE, JOB_QUEUED, JOB_DONE };
+#define MAX_JOBS 8
+struct asink;
 struct zjob {
+    struct asink *s;
+    psup_worker *w;
+    int started, stop;
+    ZSTD_CCtx *cc;
+    const ZSTD_CDict *cdict;   /* the dictionary when the block was handed over */
     int state;
     const char *why;           /* zstd's error text when compression failed, else NULL */
     struct bytes body, meta, frame;
@@ -422,10 +433,8 @@ struct asink {
     int dict_failed;
 
     struct bytes frame; /* schema, dictionary and index frames */
-    struct zjob job;    /* the block in flight */
-    ZSTD_CCtx *bcctx;   /* blocks: used by the compression thread */
-    psup_worker *zw;
-    int zw_started, zw_stop;
+    struct zjob jobs[MAX_JOBS]; /* blocks in flight: jobs[head], ... in the order written */
+    uint32_t njobs, head, inflight;
     int write_failed; /* a block could not be written: retry it before new events */
 
     uint64_t events, blocks_written, schemas_written, bytes_raw, bytes_out, rotations,
@@ -435,7 +444,7 @@ struct asink {
 
 static const char *const archive_keys[] = {
     "path", "level", "block_kb", "block_seconds", "dictionary", "dictionary_kb", "rotate_bytes",
-    "rotate_seconds", "keep", "fsync", NULL};
+    "rotate_seconds", "keep", "fsync", "threads", NULL};
 
 static void log_io(struct asink *s, const char *what, const char *path, int e)
 {
@@ -481,7 +490,7 @@ static int write_out(struct asink *s, const uint8_t *p, size_t n)
  * dictionary when there is one (its parameters then take over).  The stored
  * size, or 0 with *why set to zstd's (static) error text.
  */
-static size_t zcompress(struct asink *s, ZSTD_CCtx *cc, int block, uint8_t *dst, size_t cap,
+static size_t zcompress(ZSTD_CCtx *cc, const ZSTD_CDict *cdict, uint8_t *dst, size_t cap,
                         const uint8_t *src, size_t len, int level, const char **why)
 {
     int wlog = 10;
@@ -490,7 +499,7 @@ static size_t zcompress(struct asink *s, ZSTD_CCtx *cc, int block, uint8_t *dst,
     ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog);
-    ZSTD_CCtx_refCDict(cc, block && s->cdict ? s->cdict : NULL);
+    ZSTD_CCtx_refCDict(cc, cdict);
     size_t n = ZSTD_compress2(cc, dst, cap, src, len);
     if (ZSTD_isError(n)) {
         *why = ZSTD_getErrorName(n);
@@ -507,9 +516,10 @@ static size_t zcompress(struct asink *s, ZSTD_CCtx *cc, int block, uint8_t *dst,
  * nearly as well at a fast level) at level min(level, 3), the rest
  * (payloads) at the configured level.  0, or -1 with *why (out of memory or
  * zstd's error).  Thread-safe for distinct cc and out: reads only settings
- * and the dictionary, which do not change while a block is in flight.
+ * and cdict (a block's dictionary, or NULL).
  */
-static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, struct bytes *out, unsigned type,
+static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, const ZSTD_CDict *cdict,
+                            struct bytes *out, unsigned type,
                             unsigned codec, const uint8_t *meta, size_t meta_len,
                             const uint8_t *body, size_t body_len, size_t split, uint32_t count,
                             uint64_t a, uint64_t b, const char **why)
@@ -530,18 +540,16 @@ static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, struct bytes *out, u
         memcpy(h + FRAME_HDR_SIZE, meta, meta_len);
     uint8_t *dst = h + FRAME_HDR_SIZE + meta_len;
     size_t stored = body_len;
-    int block = type == FRAME_BLOCK;
     if (codec == CODEC_ZSTD && split) {
-        size_t n1 = zcompress(s, cc, block, dst, bound, body, split, s->level < 3 ? s->level : 3,
-                              why);
-        size_t n2 = n1 ? zcompress(s, cc, block, dst + n1, bound - n1, body + split,
+        size_t n1 = zcompress(cc, cdict, dst, bound, body, split, s->level < 3 ? s->level : 3, why);
+        size_t n2 = n1 ? zcompress(cc, cdict, dst + n1, bound - n1, body + split,
                                    body_len - split, s->level, why)
                        : 0;
         if (n2 == 0)
             return -1;
         stored = n1 + n2;
     } else if (codec == CODEC_ZSTD) {
-        if ((stored = zcompress(s, cc, block, dst, bound, body, body_len, s->level, why)) == 0)
+        if ((stored = zcompress(cc, cdict, dst, bound, body, body_len, s->level, why)) == 0)
             return -1;
     } else if (body_len) {
         memcpy(dst, body, body_len);
@@ -572,7 +580,7 @@ static int build_frame(struct asink *s, unsigned type, unsigned codec, const uin
                        uint32_t count, uint64_t a, uint64_t b)
 {
     const char *why;
-    if (build_frame_into(s, s->cctx, &s->frame, type, codec, meta, meta_len, body, body_len,
+    if (build_frame_into(s, s->cctx, NULL, &s->frame, type, codec, meta, meta_len, body, body_len,
                          split, count, a, b, &why) == 0)
         return 0;
     etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "cannot build a frame: %s", why);
@@ -978,53 +986,76 @@ static void transpose_rows(const uint8_t *rows, size_t n, uint8_t *cols)
 
 /* ---- The compression thread ---------------------------------------------------------- */
 
-/* Compress the job's block (compression thread, or the pipeline thread without one). */
-static void compress_job(struct asink *s, struct zjob *j)
+/* Compress the job's block (its thread, or the pipeline thread without one). */
+static void compress_job(struct zjob *j)
 {
-    if (build_frame_into(s, s->bcctx, &j->frame, FRAME_BLOCK, CODEC_ZSTD, j->meta.p, j->meta.len,
-                         j->body.p, j->body.len, j->split, j->count, (uint64_t)j->tmin,
-                         (uint64_t)j->tmax, &j->why))
+    if (build_frame_into(j->s, j->cc, j->cdict, &j->frame, FRAME_BLOCK, CODEC_ZSTD, j->meta.p,
+                         j->meta.len, j->body.p, j->body.len, j->split, j->count,
+                         (uint64_t)j->tmin, (uint64_t)j->tmax, &j->why))
         j->frame.len = 0;
 }
 
 static void zworker_main(void *arg)
 {
-    struct asink *s = arg;
-    psup_lock(s->zw);
+    struct zjob *j = arg;
+    psup_lock(j->w);
     for (;;) {
-        while (s->job.state != JOB_QUEUED && !s->zw_stop)
-            psup_wait(s->zw, 1000);
-        if (s->job.state != JOB_QUEUED)
+        while (j->state != JOB_QUEUED && !j->stop)
+            psup_wait(j->w, 1000);
+        if (j->state != JOB_QUEUED)
             break;
-        psup_unlock(s->zw);
-        compress_job(s, &s->job);
-        psup_lock(s->zw);
-        s->job.state = JOB_DONE;
-        psup_signal(s->zw);
+        psup_unlock(j->w);
+        compress_job(j);
+        psup_lock(j->w);
+        j->state = JOB_DONE;
+        psup_signal(j->w);
     }
-    psup_unlock(s->zw);
+    psup_unlock(j->w);
 }
 
-/* Wait until the block in flight, if any, is compressed. */
-static void job_wait(struct asink *s)
+/* Wait until job j is compressed (no-op unless it is queued). */
+static void job_wait(struct zjob *j)
 {
-    if (!s->zw_started)
+    if (!j->started)
         return;
-    psup_lock(s->zw);
-    while (s->job.state == JOB_QUEUED)
-        psup_wait(s->zw, 1000);
-    psup_unlock(s->zw);
+    psup_lock(j->w);
+    while (j->state == JOB_QUEUED)
+        psup_wait(j->w, 1000);
+    psup_unlock(j->w);
 }
 
-/* 1 when the block in flight is compressed and waits to be written. */
-static int job_done(struct asink *s)
+/* 1 when job j is compressed and waits to be written. */
+static int job_done(struct zjob *j)
 {
-    if (s->job.state == JOB_IDLE || !s->zw_started)
-        return s->job.state == JOB_DONE;
-    psup_lock(s->zw);
-    int done = s->job.state == JOB_DONE;
-    psup_unlock(s->zw);
+    if (!j->started)
+        return j->state == JOB_DONE;
+    psup_lock(j->w);
+    int done = j->state == JOB_DONE;
+    psup_unlock(j->w);
     return done;
+}
+
+/* Mark job j written (its slot free for the next block). */
+static void job_set_idle(struct zjob *j)
+{
+    if (j->started)
+        psup_lock(j->w);
+    j->state = JOB_IDLE;
+    if (j->started)
+        psup_unlock(j->w);
+}
+
+/* Stop and join job j's thread (it finishes a queued block first). */
+static void job_stop(struct zjob *j)
+{
+    if (!j->started)
+        return;
+    psup_lock(j->w);
+    j->stop = 1;
+    psup_signal(j->w);
+    psup_unlock(j->w);
+    psup_worker_join(j->w);
+    j->started = 0;
 }
 
 /* Grow the index tables for one more block of nprov providers.  0 or -1. */
@@ -1038,21 +1069,21 @@ static int index_reserve(struct asink *s, uint32_t nprov)
 }
 
 /*
- * Write the block in flight (waiting for its compression) and index it.  0
- * (also when there is none), or -1: it stays in flight, compressed, and the
- * next call tries again.
+ * Write the oldest block in flight (waiting for its compression) and index
+ * it.  0 (also when none is in flight), or -1: it stays in flight,
+ * compressed, and the next call tries again.
  */
-static int complete_pending(struct asink *s)
+static int complete_one(struct asink *s)
 {
-    struct zjob *j = &s->job;
-    if (j->state == JOB_IDLE)
+    if (s->inflight == 0)
         return 0;
-    job_wait(s);
+    struct zjob *j = &s->jobs[s->head];
+    job_wait(j);
     if (j->frame.len == 0) {
         /* Compression failed (out of memory?): try again here. */
         etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "cannot compress a block: %s",
                      j->why ? j->why : "unknown error");
-        compress_job(s, j);
+        compress_job(j);
         if (j->frame.len == 0) {
             s->write_errors++;
             return -1;
@@ -1083,32 +1114,54 @@ static int complete_pending(struct asink *s)
     s->bytes_raw += j->body.len;
     s->api->counter_add(s->h, s->c_blocks, 1);
     s->api->counter_add(s->h, s->c_bytes, (int64_t)j->frame.len);
-    j->state = JOB_IDLE;
+    job_set_idle(j);
+    s->head = (s->head + 1) % s->njobs;
+    s->inflight--;
+    return 0;
+}
+
+/* Write every block in flight, oldest first.  0, or -1 (the rest stay in flight). */
+static int complete_pending(struct asink *s)
+{
+    while (s->inflight)
+        if (complete_one(s))
+            return -1;
+    return 0;
+}
+
+/* Write the blocks in flight that are already compressed, oldest first.  0 or -1. */
+static int complete_done(struct asink *s)
+{
+    while (s->inflight && job_done(&s->jobs[s->head]))
+        if (complete_one(s))
+            return -1;
     return 0;
 }
 
 /*
- * Hand the current block to the compression thread (after writing the one
- * before it).  0, or -1: nothing changed, the block is kept for a retry.
+ * Hand the current block to a compression thread (after writing the oldest
+ * block in flight when every slot is busy).  0, or -1: nothing changed, the
+ * block is kept for a retry.
  */
 static int flush_block(struct asink *s)
 {
     if (s->n == 0)
         return 0;
-    if (complete_pending(s))
+    if (s->inflight == s->njobs && complete_one(s))
         return -1;
     if (s->is_open) {
         int age = s->rotate_ns && psup_monotonic_ns() - s->opened_ns >= s->rotate_ns;
         int big = s->rotate_bytes && s->size > FILE_HDR_SIZE &&
                   s->size + s->raw_bytes / 4 > s->rotate_bytes;
-        if ((age || big) && rotate(s))
+        /* The blocks in flight belong to the file being rotated away. */
+        if ((age || big) && (complete_pending(s) || rotate(s)))
             return -1;
     }
     if (!s->is_open && open_file(s))
         return -1;
     if (write_block_schemas(s))
         return -1;
-    struct zjob *j = &s->job;
+    struct zjob *j = &s->jobs[(s->head + s->inflight) % s->njobs];
     /* Body: templates, slim rows transposed byte by byte, ext and data by template, extra. */
     size_t n = s->n, tl = (size_t)s->ntmpl * REC_FIXED, slim = (size_t)SLIM * n;
     size_t el = 0, dl = 0;
@@ -1182,20 +1235,22 @@ static int flush_block(struct asink *s)
     j->tmin = s->tmin;
     j->tmax = s->tmax;
     j->why = NULL;
-    if (s->zw_started) {
-        psup_lock(s->zw);
+    j->cdict = s->cdict;
+    if (j->started) {
+        psup_lock(j->w);
         j->state = JOB_QUEUED;
-        psup_signal(s->zw);
-        psup_unlock(s->zw);
+        psup_signal(j->w);
+        psup_unlock(j->w);
     } else {
-        compress_job(s, j);
+        compress_job(j);
         j->state = JOB_DONE;
     }
+    s->inflight++;
     reset_block(s);
     return 0;
 }
 
-/* Everything received so far to the file: the current block and the one in flight. */
+/* Everything received so far to the file: the current block and the ones in flight. */
 static int flush_all(struct asink *s)
 {
     return flush_block(s) || complete_pending(s) ? -1 : 0;
@@ -1466,21 +1521,31 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
             return etwhost_errf(err, err_len, ETWHOST_ERR_CONFIG,
                                 "fsync: expected one of \"never\", \"rotate\", \"block\"");
     }
+    v = 2;
+    if ((st = psup_get_int(api, cfg, "threads", 0, MAX_JOBS, &v, err, err_len)))
+        return st;
+    s->njobs = v ? (uint32_t)v : 1;
     s->cctx = ZSTD_createCCtx();
-    s->bcctx = ZSTD_createCCtx();
-    s->zw = psup_worker_new();
-    if (s->cctx == NULL || s->bcctx == NULL || s->zw == NULL)
+    if (s->cctx == NULL)
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
     ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 0);
-    ZSTD_CCtx_setParameter(s->bcctx, ZSTD_c_checksumFlag, 0);
-    int e = psup_worker_start(s->zw, zworker_main, s);
-    if (e) {
-        char eb[128];
-        etwhost_logf(api, h, ETWHOST_LOG_WARN,
-                     "cannot start the compression thread (%s): blocks are compressed on the "
-                     "pipeline thread", psup_strerror(e, eb, sizeof eb));
+    for (uint32_t k = 0; k < s->njobs; k++) {
+        struct zjob *j = &s->jobs[k];
+        j->s = s;
+        j->cc = ZSTD_createCCtx();
+        j->w = v ? psup_worker_new() : NULL;
+        if (j->cc == NULL || (v && j->w == NULL))
+            return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");
+        ZSTD_CCtx_setParameter(j->cc, ZSTD_c_checksumFlag, 0);
+        int e = j->w ? psup_worker_start(j->w, zworker_main, j) : 0;
+        if (e) {
+            char eb[128];
+            etwhost_logf(api, h, ETWHOST_LOG_WARN,
+                         "cannot start a compression thread (%s): its blocks are compressed on "
+                         "the pipeline thread", psup_strerror(e, eb, sizeof eb));
+        }
+        j->started = j->w != NULL && e == 0;
     }
-    s->zw_started = e == 0;
     /* Continue the sequence of rotated names after a restart. */
     struct psup_rot_list sc;
     psup_rot_scan(&s->rot, &sc);
@@ -1513,8 +1578,8 @@ static etwhost_status ETWHOST_CALL archive_write(void *inst, const etwhost_event
             return ETWHOST_RETRY;
         s->write_failed = 0;
     }
-    /* A block compressed meanwhile goes to the file now. */
-    if (job_done(s) && complete_pending(s)) {
+    /* Blocks compressed meanwhile go to the file now. */
+    if (complete_done(s)) {
         s->write_failed = 1;
         return ETWHOST_RETRY;
     }
@@ -1563,13 +1628,22 @@ static etwhost_status ETWHOST_CALL archive_flush(void *inst)
     return ETWHOST_OK;
 }
 
+/* Events in the blocks in flight. */
+static uint64_t inflight_events(const struct asink *s)
+{
+    uint64_t n = 0;
+    for (uint32_t k = 0; k < s->inflight; k++)
+        n += s->jobs[(s->head + k) % s->njobs].count;
+    return n;
+}
+
 static etwhost_status ETWHOST_CALL archive_close(void *inst, char *err, size_t err_len)
 {
     struct asink *s = inst;
     etwhost_status st = ETWHOST_OK;
     if (flush_all(s))
-        st = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "%s: %u events could not be written",
-                          s->path, s->n + (s->job.state != JOB_IDLE ? s->job.count : 0));
+        st = etwhost_errf(err, err_len, ETWHOST_ERR_IO, "%s: %llu events could not be written",
+                          s->path, (unsigned long long)(s->n + inflight_events(s)));
     close_file(s, 1);
     return st;
 }
@@ -1579,15 +1653,8 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     struct asink *s = inst;
     if (s == NULL)
         return;
-    if (s->zw) {
-        psup_lock(s->zw);
-        s->zw_stop = 1;
-        psup_signal(s->zw);
-        psup_unlock(s->zw);
-        psup_worker_join(s->zw);
-        s->zw_started = 0;
-        psup_worker_free(s->zw);
-    }
+    for (uint32_t k = 0; k < MAX_JOBS; k++)
+        job_stop(&s->jobs[k]);
     if (s->is_open) {
         complete_pending(s);
         close_file(s, 1);
@@ -1605,10 +1672,15 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     free(s->t_data);
     free(s->t_hash);
     free(s->t_slots);
-    bytes_free(&s->job.body);
-    bytes_free(&s->job.meta);
-    bytes_free(&s->job.frame);
-    free(s->job.prov);
+    for (uint32_t k = 0; k < MAX_JOBS; k++) {
+        struct zjob *j = &s->jobs[k];
+        bytes_free(&j->body);
+        bytes_free(&j->meta);
+        bytes_free(&j->frame);
+        free(j->prov);
+        psup_worker_free(j->w);
+        ZSTD_freeCCtx(j->cc);
+    }
     bytes_free(&s->frame);
     bytes_free(&s->train);
     prov_table_free(&s->bprov);
@@ -1622,7 +1694,6 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     free(s->sframes);
     free(s->dframes);
     ZSTD_freeCCtx(s->cctx);
-    ZSTD_freeCCtx(s->bcctx);
     ZSTD_freeCDict(s->cdict);
     free(s->dict);
     free(s);
