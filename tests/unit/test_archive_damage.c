@@ -51,6 +51,18 @@ static void quiet_warn(void *ctx, const char *msg)
     (void)msg;
 }
 
+/* Start `etwhost run -c dir` in the background (output in <tag>-out.txt, -err.txt); its pid. */
+static int64_t spawn_run(const char *dir, const char *tag)
+{
+    char exe[1024];
+    snprintf(exe, sizeof exe, "%s/etwhost", t_build());
+    const char *argv[] = {exe, "run", "-c", dir, NULL};
+    int64_t pid = 0;
+    ASSERT_OK(plat_spawn(argv, NULL, t_path("%s/%s-out.txt", t_tmpdir(), tag),
+                         t_path("%s/%s-err.txt", t_tmpdir(), tag), &pid));
+    return pid;
+}
+
 /*
  * block_seconds at a low event rate: a block that is due by age is on disk
  * when it is due, not only when the next event comes.  Events come every
@@ -68,13 +80,8 @@ TEST(archive_block_seconds_writes_when_due_at_low_rates)
               t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
                      "{\"path\": \"%s\", \"block_seconds\": 1}}",
                      arc));
-    char exe[1024];
-    snprintf(exe, sizeof exe, "%s/etwhost", t_build());
-    const char *argv[] = {exe, "run", "-c", dir, NULL};
-    int64_t pid;
     uint64_t t0 = plat_monotonic_ns();
-    ASSERT_OK(plat_spawn(argv, NULL, t_path("%s/slow-out.txt", t_tmpdir()),
-                         t_path("%s/slow-err.txt", t_tmpdir()), &pid));
+    int64_t pid = spawn_run(dir, "slow");
     struct archive_check c;
     memset(&c, 0, sizeof c);
     double took = 0;
@@ -102,12 +109,7 @@ TEST(archive_kill9_every_complete_block_readable)
               t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
                      "{\"path\": \"%s\", \"block_kb\": 64, \"level\": 1}}",
                      arc));
-    char exe[1024];
-    snprintf(exe, sizeof exe, "%s/etwhost", t_build());
-    const char *argv[] = {exe, "run", "-c", dir, NULL};
-    int64_t pid;
-    ASSERT_OK(plat_spawn(argv, NULL, t_path("%s/out.txt", t_tmpdir()),
-                         t_path("%s/err.txt", t_tmpdir()), &pid));
+    int64_t pid = spawn_run(dir, "kill9");
     uint64_t size = 0;
     for (int i = 0; i < 400 && size < 3u << 20; i++) {
         plat_sleep_ms(25);
