@@ -15,6 +15,7 @@
 
 #include "unit/test.h"
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/mem.h"
 #include "platform/platform.h"
 
@@ -314,10 +315,26 @@ static void run_child(struct pool *pl, size_t i)
     int status = 0;
     uint64_t t0 = plat_monotonic_ns();
     int rc = plat_run(cargv, NULL, NULL, 0, &out, NULL, &err, NULL, pl->timeout_s * 1000u, &status);
+    int tries = 1;
+    if (rc) {
+        /*
+         * The process could not be started or its output not collected (seen
+         * once in a while under Wine): that is no verdict on the test, so it
+         * gets one more start.
+         */
+        mem_free(out);
+        mem_free(err);
+        out = err = NULL;
+        plat_sleep_ms(200);
+        t0 = plat_monotonic_ns();
+        rc = plat_run(cargv, NULL, NULL, 0, &out, NULL, &err, NULL, pl->timeout_s * 1000u, &status);
+        tries++;
+    }
     double ms = (double)(plat_monotonic_ns() - t0) / 1e6;
     plat_mutex_lock(&pl->mu);
     if (rc) {
-        printf("FAIL %s: cannot start test process\n", tests[i].name);
+        printf("FAIL %s: cannot start test process (%d tries: %s)\n", tests[i].name, tries,
+               err_str(rc));
         pl->failed++;
     } else if (status == 0) {
         printf("ok   %s (%.0f ms)\n", tests[i].name, ms);
