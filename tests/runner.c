@@ -201,6 +201,24 @@ struct t_run t_etwhost(const char *const *args, const char *in, const char *cons
     return t_exec(argv, in, env);
 }
 
+void t_etlgen(const char *out, const char *const *opts)
+{
+    char exe[4096];
+    const char *argv[32];
+    size_t n = 0;
+    snprintf(exe, sizeof exe, "%s/tools/etlgen%s", build_dir, t_exe_suffix());
+    argv[n++] = exe;
+    for (; opts && *opts && n < 28; opts++)
+        argv[n++] = *opts;
+    argv[n++] = "-o";
+    argv[n++] = out;
+    argv[n] = NULL;
+    struct t_run r = t_exec(argv, NULL, NULL);
+    if (r.status != 0)
+        t_fail(__FILE__, __LINE__, "etlgen %s: %s", out, r.err);
+    t_run_free(&r);
+}
+
 void t_run_free(struct t_run *r)
 {
     mem_free(r->out);

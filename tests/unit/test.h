@@ -115,6 +115,12 @@ struct t_run {
 struct t_run t_etwhost(const char *const *args, const char *in, const char *const *env);
 /* Run any program (argv[0] searched in PATH). */
 struct t_run t_exec(const char *const *argv, const char *in, const char *const *env);
+/*
+ * Write the trace out with the project's own writer (build/tools/etlgen):
+ * opts are its options before "-o out" (NULL-terminated, at most 24).  The
+ * test fails with etlgen's message if it fails.
+ */
+void t_etlgen(const char *out, const char *const *opts);
 void t_run_free(struct t_run *r);
 /* Count lines in text. */
 size_t t_count_lines(const char *text);

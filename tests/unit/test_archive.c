@@ -89,12 +89,9 @@ TEST(archive_roundtrip_etlgen_fixtures)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         char etl[1024];
         snprintf(etl, sizeof etl, "%s/fx%zu.etl", t_tmpdir(), k);
-        const char *argv[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()),
-                              "--kind", kinds[k][0], "--events", "3000", "--ptr", kinds[k][1], "--cpus", kinds[k][3],
-                              "-o", etl, kinds[k][2][0] ? kinds[k][2] : NULL, NULL};
-        struct t_run r = t_exec(argv, NULL, NULL);
-        ASSERT_MSG(r.status == 0, "etlgen %s: %s", kinds[k][0], r.err);
-        t_run_free(&r);
+        const char *opts[] = {"--kind", kinds[k][0], "--events", "3000", "--ptr", kinds[k][1],
+                              "--cpus", kinds[k][3], kinds[k][2][0] ? kinds[k][2] : NULL, NULL};
+        t_etlgen(etl, opts);
         ta_roundtrip(etl, t_path("%s/fx%zu.etwa", t_tmpdir(), k), NULL);
         /* Small blocks with a dictionary must give the same lines too. */
         ta_roundtrip(etl, t_path("%s/fx%zu-d.etwa", t_tmpdir(), k), "--dictionary");
@@ -180,14 +177,11 @@ TEST(archive_records_equal_the_source_byte_for_byte)
         char etl[1024], arc[1024];
         snprintf(etl, sizeof etl, "%s/clk%zu.etl", t_tmpdir(), k);
         snprintf(arc, sizeof arc, "%s/clk%zu.etwa", t_tmpdir(), k);
-        const char *argv[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()),
-                              "--kind", "mixed", "--events", "5000", "--clock", clocks[k][0],
-                              "--qpc-freq", clocks[k][1], "-o", etl, NULL};
-        struct t_run r = t_exec(argv, NULL, NULL);
-        ASSERT_MSG(r.status == 0, "etlgen: %s", r.err);
-        t_run_free(&r);
+        const char *opts[] = {"--kind", "mixed", "--events", "5000", "--clock", clocks[k][0],
+                              "--qpc-freq", clocks[k][1], NULL};
+        t_etlgen(etl, opts);
         const char *cargs[] = {"convert", "-q", etl, "-o", arc, NULL};
-        r = t_etwhost(cargs, NULL, NULL);
+        struct t_run r = t_etwhost(cargs, NULL, NULL);
         ASSERT_MSG(r.status == 0, "convert: %s", r.err);
         t_run_free(&r);
         ASSERT_EQ(ta_same_records(etl, arc), 5001); /* + the logfile header */
@@ -237,15 +231,12 @@ TEST(convert_jsonl_equals_dump_sync_and_force)
     char etl[1024], out[1024];
     snprintf(etl, sizeof etl, "%s/cv.etl", t_tmpdir());
     snprintf(out, sizeof out, "%s/cv.jsonl", t_tmpdir());
-    const char *gen[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()), "--kind",
-                         "mixed", "--events", "4000", "-o", etl, NULL};
-    struct t_run r = t_exec(gen, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "etlgen: %s", r.err);
-    t_run_free(&r);
+    const char *gen[] = {"--kind", "mixed", "--events", "4000", NULL};
+    t_etlgen(etl, gen);
     char *want = ta_dump2(etl, NULL, NULL);
     const char *plain[] = {"convert", "-q", etl, "-o", out, NULL};
     const char *sync[] = {"convert", "-q", "--sync", "--force", etl, "-o", out, NULL};
-    r = t_etwhost(plain, NULL, NULL);
+    struct t_run r = t_etwhost(plain, NULL, NULL);
     ASSERT_MSG(r.status == 0, "convert: %s", r.err);
     t_run_free(&r);
     char *got = t_read_file(out, NULL);
@@ -273,11 +264,8 @@ TEST(archive_threads_keep_blocks_in_order)
 {
     char etl[1024];
     snprintf(etl, sizeof etl, "%s/thr.etl", t_tmpdir());
-    const char *gen[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()), "--kind",
-                         "mixed", "--events", "20000", "-o", etl, NULL};
-    struct t_run r = t_exec(gen, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "etlgen: %s", r.err);
-    t_run_free(&r);
+    const char *gen[] = {"--kind", "mixed", "--events", "20000", NULL};
+    t_etlgen(etl, gen);
     char *want = ta_dump2(etl, NULL, NULL);
     static const int threads[] = {0, 1, 3};
     for (size_t k = 0; k < 3; k++) {
@@ -290,7 +278,7 @@ TEST(archive_threads_keep_blocks_in_order)
                          "{\"path\": \"%s\", \"block_kb\": 64, \"threads\": %d}}",
                          arc, threads[k]));
         const char *args[] = {"run", "-c", dir, NULL};
-        r = t_etwhost(args, NULL, NULL);
+        struct t_run r = t_etwhost(args, NULL, NULL);
         ASSERT_MSG(r.status == 0, "run (threads %d): %s", threads[k], r.err);
         t_run_free(&r);
         struct archive_check c;
@@ -348,11 +336,8 @@ TEST(archive_since_until_provider_read_only_needed_blocks)
              corpus ? corpus : ".");
     if (corpus == NULL || !plat_is_file(etl)) {
         snprintf(etl, sizeof etl, "%s/own.etl", t_tmpdir());
-        const char *gen[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()), "--kind",
-                             "mixed", "--events", "20000", "--cpus", "2", "-o", etl, NULL};
-        struct t_run g = t_exec(gen, NULL, NULL);
-        ASSERT_MSG(g.status == 0, "etlgen: %s", g.err);
-        t_run_free(&g);
+        const char *gen[] = {"--kind", "mixed", "--events", "20000", "--cpus", "2", NULL};
+        t_etlgen(etl, gen);
         block_kb = "16";
         printf("corpus trace absent: the project's own trace (etlgen mixed, 20000 events)\n");
     }

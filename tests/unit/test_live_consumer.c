@@ -276,12 +276,9 @@ static void own_trace(char *out, size_t cap, const char *kind, int events, const
     char ev[16];
     snprintf(ev, sizeof ev, "%d", events);
     snprintf(out, cap, "%s/own-%s-%d.etl", t_tmpdir(), kind, seq++);
-    const char *argv[] = {t_path("%s/tools/etlgen%s", t_build(), t_exe_suffix()),
-                          "--kind", kind, "--events", ev, "--ptr", ptr, "--cpus", "2", "-o",
-                          out, extra, NULL};
-    struct t_run r = t_exec(argv, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "etlgen %s: %s", kind, r.err);
-    t_run_free(&r);
+    const char *opts[] = {"--kind", kind, "--events", ev, "--ptr", ptr, "--cpus", "2", extra,
+                          NULL};
+    t_etlgen(out, opts);
 }
 
 static const char *user_session =
