@@ -1218,9 +1218,9 @@ static int flush_block(struct asink *s)
     }
     w32(t, s->ntmpl);
     rc |= bytes_put(meta, t, 4);
-    /* The block's providers as file-level indexes, for the index entry. */
     if (rc)
         return -1;
+    /* The block's providers as file-level indexes, for the index entry. */
     if (grow_array(&j->prov, sizeof *j->prov, s->bprov.n, &j->prov_cap, 64))
         return -1;
     j->nprov = 0;
