@@ -3,6 +3,7 @@
  */
 #include "chain.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../config/config.h"
@@ -62,6 +63,10 @@ int chain_build(const struct cfg *cfg, const struct cfg_instance *inst, size_t n
         chain_destroy(c);
         return rc;
     }
+    c->records_only = c->n_ev == 0;
+    for (size_t i = 0; i < c->n_sinks; i++)
+        if (!(c->sinks[i]->desc->flags & ETWHOST_FLAG_RECORDS_ONLY))
+            c->records_only = 0;
     *out = c;
     return 0;
 }
@@ -87,4 +92,14 @@ void chain_destroy(struct chain *c)
     mem_free(c->ev_filters);
     mem_free(c->sinks);
     mem_free(c);
+}
+
+const char *run_not_decoded_text(const struct run_totals *t, char *buf, size_t cap)
+{
+    if (t->not_decoded == 0)
+        snprintf(buf, cap, "%s", "");
+    else
+        snprintf(buf, cap, ", %llu not decoded (every sink reads records only)",
+                 (unsigned long long)t->not_decoded);
+    return buf;
 }

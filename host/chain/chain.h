@@ -32,6 +32,12 @@ struct chain {
     size_t n_all;
     struct plugin_instance **rec_filters, **ev_filters, **sinks;
     size_t n_rec, n_ev, n_sinks;
+    /*
+     * Every sink reads records only (ETWHOST_FLAG_RECORDS_ONLY) and no
+     * event-stage filter needs properties: events get their schema looked
+     * up (decode_lookup) but their properties are not decoded.
+     */
+    int records_only;
 };
 
 /*
@@ -52,6 +58,7 @@ struct run_totals {
     uint64_t decoded;   /* fully decoded */
     uint64_t partial;   /* partially decoded */
     uint64_t undecoded; /* no schema / not decodable */
+    uint64_t not_decoded; /* with a schema, not decoded: every sink reads records only */
     uint64_t filtered;  /* dropped by filters */
     uint64_t delivered; /* events accepted by all sinks */
     uint64_t lost;      /* events a sink could not take (counted, reported) */
@@ -59,6 +66,12 @@ struct run_totals {
     double seconds;
     int failed; /* a source or sink failed: exit non-zero */
 };
+
+/*
+ * ", N not decoded (every sink reads records only)" into buf when t counts
+ * such events, else "".  Returns buf.
+ */
+const char *run_not_decoded_text(const struct run_totals *t, char *buf, size_t cap);
 
 struct run_options {
     uint32_t stats_interval; /* seconds, 0 = only at exit */

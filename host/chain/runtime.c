@@ -62,7 +62,8 @@ struct run {
     uint32_t retry_initial_ms, retry_max_ms;
     int continue_on_sink_error;
     /* Totals (pipeline thread writes, control thread reads). */
-    atomic_ullong records, events, decoded, partial, undecoded, filtered, delivered, lost;
+    atomic_ullong records, events, decoded, partial, undecoded, not_decoded, filtered, delivered,
+        lost;
     struct arena ev_arena;
     struct event *evs;
     const struct event **out;
@@ -398,7 +399,7 @@ static void process_batch(struct run *r, struct record_batch *b)
     }
     arena_reset(&r->ev_arena);
     uint32_t nout = 0;
-    uint64_t nev = 0, full = 0, part = 0, none = 0, filt = 0;
+    uint64_t nev = 0, full = 0, part = 0, none = 0, lookup = 0, filt = 0;
     struct fcount frec[64], fev[64];
     struct fcount *fr = c->n_rec <= 64 ? frec : mem_calloc(c->n_rec, sizeof *fr);
     struct fcount *fe = c->n_ev <= 64 ? fev : mem_calloc(c->n_ev, sizeof *fe);
@@ -423,11 +424,18 @@ static void process_batch(struct run *r, struct record_batch *b)
             continue;
         }
         nev++;
-        decode_record(&r->dec, rec, ev);
-        switch (ev->hdr.decode_status) {
-        case ETWHOST_DECODE_FULL: full++; break;
-        case ETWHOST_DECODE_PARTIAL: part++; break;
-        default: none++; break;
+        if (c->records_only) {
+            if (decode_lookup(&r->dec, rec, ev))
+                lookup++;
+            else
+                none++;
+        } else {
+            decode_record(&r->dec, rec, ev);
+            switch (ev->hdr.decode_status) {
+            case ETWHOST_DECODE_FULL: full++; break;
+            case ETWHOST_DECODE_PARTIAL: part++; break;
+            default: none++; break;
+            }
         }
         if (!run_filters(c->ev_filters, c->n_ev, fe, ev)) {
             filt++;
@@ -446,6 +454,7 @@ static void process_batch(struct run *r, struct record_batch *b)
     atomic_fetch_add(&r->decoded, full);
     atomic_fetch_add(&r->partial, part);
     atomic_fetch_add(&r->undecoded, none);
+    atomic_fetch_add(&r->not_decoded, lookup);
     atomic_fetch_add(&r->filtered, filt);
     if (nout == 0)
         return;
@@ -521,12 +530,12 @@ static void print_stats(struct run *r, double secs)
     struct chain *c = r->chain;
     fprintf(stderr,
             "etwhost: after %.1f s: records %" PRIu64 ", events %" PRIu64 " (decoded %" PRIu64
-            ", partial %" PRIu64 ", undecoded %" PRIu64 "), filtered %" PRIu64
-            ", lost %" PRIu64 "\n",
+            ", partial %" PRIu64 ", undecoded %" PRIu64 ", not decoded %" PRIu64
+            "), filtered %" PRIu64 ", lost %" PRIu64 "\n",
             secs, (uint64_t)atomic_load(&r->records), (uint64_t)atomic_load(&r->events),
             (uint64_t)atomic_load(&r->decoded), (uint64_t)atomic_load(&r->partial),
-            (uint64_t)atomic_load(&r->undecoded), (uint64_t)atomic_load(&r->filtered),
-            (uint64_t)atomic_load(&r->lost));
+            (uint64_t)atomic_load(&r->undecoded), (uint64_t)atomic_load(&r->not_decoded),
+            (uint64_t)atomic_load(&r->filtered), (uint64_t)atomic_load(&r->lost));
     fprintf(stderr, "  %-20s %-6s %12s %12s %10s %8s %8s\n", "instance", "kind", "in", "out",
             "dropped", "errors", "retries");
     for (size_t i = 0; i < c->n_all; i++) {
@@ -764,6 +773,7 @@ int chain_run(const struct cfg *cfg, struct source **sources, size_t nsources,
         totals->decoded = atomic_load(&r->decoded);
         totals->partial = atomic_load(&r->partial);
         totals->undecoded = atomic_load(&r->undecoded);
+        totals->not_decoded = atomic_load(&r->not_decoded);
         totals->filtered = atomic_load(&r->filtered);
         totals->delivered = atomic_load(&r->delivered);
         totals->lost = atomic_load(&r->lost);

@@ -246,12 +246,14 @@ static int run_job(const struct dump_args *a, const char *plugin, json_t *settin
     rc = chain_run(NULL, &src, 1, &chain, &opt, &t, &eb);
     if (rc)
         log_error("%s", eb.msg);
+    char nd[96];
     if (!a->quiet)
         fprintf(stderr,
-                "etwhost: %llu events: %llu decoded, %llu partially decoded, %llu undecoded; "
+                "etwhost: %llu events: %llu decoded, %llu partially decoded, %llu undecoded%s; "
                 "%llu lost according to the file header; %.2f s\n",
                 (unsigned long long)t.records, (unsigned long long)t.decoded,
                 (unsigned long long)t.partial, (unsigned long long)t.undecoded,
+                run_not_decoded_text(&t, nd, sizeof nd),
                 (unsigned long long)t.header_events_lost, t.seconds);
     chain_destroy(chain);
     source_destroy(src);

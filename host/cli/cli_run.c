@@ -141,13 +141,15 @@ int cli_run(int argc, char **argv)
     rc = chain_run(cfg, sources, cfg->n_sources, &chain, &opt, &tot, &eb);
     if (rc)
         log_error("%s", eb.msg);
+    char nd[96];
     if (!quiet)
         log_info("%llu events in %.2f s: %llu delivered, %llu filtered, %llu lost; decoded %llu, "
-                 "partial %llu, undecoded %llu",
+                 "partial %llu, undecoded %llu%s",
                  (unsigned long long)tot.records, tot.seconds,
                  (unsigned long long)tot.delivered, (unsigned long long)tot.filtered,
                  (unsigned long long)tot.lost, (unsigned long long)tot.decoded,
-                 (unsigned long long)tot.partial, (unsigned long long)tot.undecoded);
+                 (unsigned long long)tot.partial, (unsigned long long)tot.undecoded,
+                 run_not_decoded_text(&tot, nd, sizeof nd));
     chain_destroy(chain);
     for (size_t i = 0; i < cfg->n_sources; i++)
         source_destroy(sources[i]);

@@ -849,6 +849,26 @@ static int decode_string_only(struct decoder *d, const struct record *rec, struc
     return 0;
 }
 
+int decode_lookup(struct decoder *d, const struct record *rec, struct event *ev)
+{
+    ensure_header(d, rec, ev);
+    d->st.lookups++;
+    const struct schema *s = rec->schema;
+    int string_only = (rec->evf & ETWHOST_EVF_STRING_ONLY) ||
+                      (rec->kind == ETWHOST_HK_EVENT && (rec->hdr_flags & 0x4));
+    if (s == NULL && !(string_only && rec->tl_meta == NULL)) {
+        struct schema_key key;
+        s = find_schema(d, rec, ev->arena, &key);
+    }
+    if (s) {
+        ev->schema = s;
+        set_names(ev, s);
+    }
+    event_set_error_mem(ev, DECODE_NOT_DECODED_TEXT, sizeof DECODE_NOT_DECODED_TEXT - 1);
+    ev->hdr.decode_status = ETWHOST_DECODE_NONE;
+    return string_only || (s != NULL && s->error == NULL);
+}
+
 int decode_record(struct decoder *d, const struct record *rec, struct event *ev)
 {
     ensure_header(d, rec, ev);

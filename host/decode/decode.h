@@ -73,6 +73,7 @@ struct decoder_stats {
     uint64_t trailing; /* FULL events (not TraceLogging) with bytes after the last field */
     uint64_t source_errors; /* lookups that failed with something other than NOTFOUND */
     uint64_t nomem;
+    uint64_t lookups; /* decode_lookup calls */
 };
 
 #define DECODE_NOSCH_SLOTS 16
@@ -120,6 +121,18 @@ int decoder_add_source(struct decoder *d, const struct schema_source *src);
  * with an error text).  Never reads outside rec->data[0 .. data_len).
  */
 int decode_record(struct decoder *d, const struct record *rec, struct event *ev);
+
+/*
+ * Everything decode_record does except decoding the properties, for chains
+ * whose every consumer reads records only (ETWHOST_FLAG_RECORDS_ONLY): the
+ * header, the schema decode_record would use (ev->schema) and the names it
+ * gives.  The event gets status NONE and the decode_error
+ * DECODE_NOT_DECODED_TEXT.  Returns 1 when a schema that decodes was
+ * found, 0 when not (no schema, or one that cannot decode, such as WPP
+ * without TMF).  Counted in d->st.lookups, not in full/partial/none.
+ */
+int decode_lookup(struct decoder *d, const struct record *rec, struct event *ev);
+#define DECODE_NOT_DECODED_TEXT "not decoded: every sink of the chain reads records only"
 
 /*
  * Decode rec's payload with a given schema (no look-up).  Same contract as

@@ -1803,7 +1803,7 @@ static const etwhost_plugin archive_plugin = {
     "archive",
     "1.0",
     "compressed, self-describing event archive (.etwa): raw records + schemas in zstd blocks",
-    0,
+    ETWHOST_FLAG_RECORDS_ONLY, /* events are read through event_record and event_schema only */
     0,
     archive_keys,
     archive_create,

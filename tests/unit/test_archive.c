@@ -324,6 +324,83 @@ TEST(archive_roundtrip_synthetic_run)
     mem_free(back);
 }
 
+/* The number before `label` in text (e.g. "undecoded 12"), -1 if absent. */
+static long long count_before(const char *text, const char *label)
+{
+    const char *p = strstr(text, label);
+    if (p == NULL)
+        return -1;
+    while (p > text && p[-1] == ' ')
+        p--;
+    while (p > text && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return atoll(p);
+}
+
+/* The number after `label` in text (e.g. "undecoded 12"), -1 if absent. */
+static long long count_after(const char *text, const char *label)
+{
+    const char *p = strstr(text, label);
+    return p ? atoll(p + strlen(label)) : -1;
+}
+
+/*
+ * A chain whose only sink is the archive (which reads records only) looks
+ * schemas up without decoding properties; with one more sink that reads
+ * properties, the same run decodes.  Both archives dump to the same lines
+ * as the source, and the counts agree: what one run did not decode is what
+ * the other decoded.
+ */
+TEST(archive_records_only_chain_skips_decoding)
+{
+    char etl[1024];
+    snprintf(etl, sizeof etl, "%s/ro.etl", t_tmpdir());
+    const char *gen[] = {"--kind", "mixed", "--events", "4000", "--cpus", "2", NULL};
+    t_etlgen(etl, gen);
+    char *want = ta_dump2(etl, NULL, NULL);
+    char arc[2][1024];
+    long long nd = 0, und[2] = {0, 0}, dec = 0, part = 0;
+    for (int k = 0; k < 2; k++) {
+        snprintf(arc[k], sizeof arc[k], "%s/ro%d.etwa", t_tmpdir(), k);
+        const char *dir = ta_conf(t_path("{\"sources\": [{\"type\": \"etl\", \"path\": \"%s\"}]}",
+                                         etl));
+        ta_dropin(dir, "10-a.json",
+                  t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
+                         "{\"path\": \"%s\", \"block_kb\": 64}}",
+                         arc[k]));
+        if (k == 1)
+            ta_dropin(dir, "20-n.json",
+                      t_path("{\"name\": \"n\", \"plugin\": \"nullsink\", \"path\": "
+                             "\"%s/tests/plugins/nullsink%s\", \"settings\": "
+                             "{\"render_json\": true}}",
+                             t_build(), plat_dl_suffix()));
+        const char *args[] = {"run", "-c", dir, NULL};
+        struct t_run r = t_etwhost(args, NULL, NULL);
+        ASSERT_MSG(r.status == 0, "run: %s", r.err);
+        const char *sum = strstr(r.err, " events in "); /* the summary line */
+        ASSERT_MSG(sum != NULL, "no summary: %s", r.err);
+        und[k] = count_after(sum, "undecoded ");
+        if (k == 0) {
+            nd = count_before(sum, "not decoded (every sink reads records only)");
+            ASSERT_MSG(nd > 0, "archive only: %s", sum);
+            ASSERT_CONTAINS(sum, "decoded 0, partial 0,");
+        } else {
+            ASSERT_MSG(strstr(sum, "not decoded") == NULL, "with a JSON sink: %s", sum);
+            dec = count_after(sum, "decoded ");
+            part = count_after(sum, "partial ");
+            ASSERT_MSG(dec > 0, "with a JSON sink: %s", sum);
+        }
+        t_run_free(&r);
+        char *got = ta_dump2(arc[k], NULL, NULL);
+        ta_assert_same(want, got, k ? "archive written with decoding" : "archive written records-only");
+        mem_free(got);
+    }
+    ASSERT_EQ(nd, dec + part);
+    ASSERT_EQ(und[0], und[1]);
+    ASSERT_EQ_U64((uint64_t)(nd + und[0]), (uint64_t)t_count_lines(want));
+    mem_free(want);
+}
+
 /* ---- Selection: only the needed blocks are read -------------------------------------- */
 
 TEST(archive_since_until_provider_read_only_needed_blocks)

@@ -49,7 +49,8 @@
  * History of this ABI (append-only):
  *  1.0  initial layout.
  *  1.1  descriptor: stats().  Host API: state_dir(), event_record(),
- *       event_schema().
+ *       event_schema().  Later, without a version change (a flag that
+ *       hosts which do not know it ignore): ETWHOST_FLAG_RECORDS_ONLY.
  */
 #ifndef ETWHOST_PLUGIN_H
 #define ETWHOST_PLUGIN_H
@@ -119,6 +120,15 @@ typedef int32_t etwhost_status;
 
 /* The plugin's callbacks may be called concurrently for one instance. */
 #define ETWHOST_FLAG_THREAD_SAFE 0x1u
+/*
+ * Sinks: the sink reads events only through their header, event_record()
+ * and event_schema() (an archive, say).  When every sink of a chain sets it
+ * and no event-stage filter runs, the host looks each event's schema up but
+ * does not decode its properties: properties and event_json() then show
+ * none, and decode_error says why.  Advisory: a host that does not know it
+ * decodes as always.
+ */
+#define ETWHOST_FLAG_RECORDS_ONLY 0x2u
 
 /* ---- Log levels -------------------------------------------------------- */
 
