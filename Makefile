@@ -52,6 +52,7 @@ PLUGIN_SOS := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 EXAMPLE_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard sdk/examples/*/*.c)))))
 EXAMPLE_SOS := $(EXAMPLE_NAMES:%=$(BUILD)/sdk-examples/%.so)
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
+# Tests that compile plugin sources find plugins/support/ headers by name, as the plugins do.
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
@@ -121,7 +122,7 @@ $(BUILD)/obj/tests/runner.o: tests/runner.c $(BUILD)/tests/test_list.h
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(E) "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Itests -Iplugins/support $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/etwhost-tests: $(BUILD)/obj/tests/runner.o $(TEST_OBJS) $(BUILD)/libetwhost.a
 	$(E) "  LD      $@"
@@ -290,7 +291,7 @@ $(WIN_BUILD)/obj/tests/runner.o: tests/runner.c $(WIN_BUILD)/tests/test_list.h
 $(WIN_BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(E) "  WINCC   $<"
-	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) -Itests $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) -Itests -Iplugins/support $(WIN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(WIN_BUILD)/tests/etwhost-tests$(WIN_EXE): $(WIN_BUILD)/obj/tests/runner.o $(WIN_TEST_OBJS) \
                                             $(WIN_BUILD)/libetwhost.a
