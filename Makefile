@@ -52,8 +52,12 @@ PLUGIN_SOS := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 EXAMPLE_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard sdk/examples/*/*.c)))))
 EXAMPLE_SOS := $(EXAMPLE_NAMES:%=$(BUILD)/sdk-examples/%.so)
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
-# Tests that compile plugin sources find plugins/support/ headers by name, as the plugins do.
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+# plugins/support/ sources the test runner links as objects of their own: test_kafka_spool.c
+# compiles kafka_spool.c, which calls psup_crc32c, and test_plugin_support.c tests it; one object
+# keeps two tests from defining it twice.  Tests include plugins/support/ headers by name
+# (-Iplugins/support), as the plugins do.
+TEST_PSUP_SRCS := plugins/support/psup_crc32c.c
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(TEST_PSUP_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
@@ -217,7 +221,7 @@ WIN_HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/pos
 WIN_HOST_OBJS := $(WIN_HOST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 WIN_PLUGIN_DLLS := $(PLUGIN_NAMES:%=$(WIN_BUILD)/plugins/%$(WIN_SO))
 WIN_EXAMPLE_DLLS := $(EXAMPLE_NAMES:%=$(WIN_BUILD)/sdk-examples/%$(WIN_SO))
-WIN_TEST_OBJS := $(TEST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
+WIN_TEST_OBJS := $(TEST_SRCS:%.c=$(WIN_BUILD)/obj/%.o) $(TEST_PSUP_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 WIN_TEST_PLUGIN_DLLS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(WIN_BUILD)/tests/plugins/%$(WIN_SO)) \
                         $(COMPAT_VARIANTS:%=$(WIN_BUILD)/tests/plugins/%$(WIN_SO))
 WIN_TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(WIN_BUILD)/tools/%$(WIN_EXE))

@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "kafka_os.h"
+#include "psup_crc32c.h"
 #include "psup_le.h"
 
 #define FRAME_MAGIC 0x31534b45u /* "EKS1" little-endian */
@@ -100,43 +101,6 @@ static void set_err(struct kspool *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint32_t crc_table[8][256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    crc_ready = 1;
-}
-
-uint32_t kspool_crc32c(uint32_t crc, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    if (!crc_ready)
-        crc_init();
-    crc = ~crc;
-    while (len >= 8) {
-        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                             (uint32_t)p[3] << 24);
-        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^
-              crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
-        p += 8;
-        len -= 8;
-    }
-    while (len--)
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return ~crc;
-}
-
 static int bytes_reserve(struct bytes *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
@@ -167,7 +131,7 @@ static int frame_parse(const uint8_t *h, struct frame *f)
 {
     if (psup_get32(h) != FRAME_MAGIC)
         return -1;
-    if (kspool_crc32c(0, h + 8, FRAME_HDR - 8) != psup_get32(h + 4))
+    if (psup_crc32c(0, h + 8, FRAME_HDR - 8) != psup_get32(h + 4))
         return -1;
     f->first_seq = psup_get64(h + 8);
     f->n = psup_get32(h + 16);
@@ -286,7 +250,7 @@ static int save_ack(struct kspool *s)
         return 0;
     psup_put32(rec, ACK_MAGIC);
     psup_put64(rec + 4, s->acked_seq);
-    psup_put32(rec + 12, kspool_crc32c(0, rec, 12));
+    psup_put32(rec + 12, psup_crc32c(0, rec, 12));
     snprintf(path, sizeof path, "%s/ack", s->dir);
     snprintf(tmp, sizeof tmp, "%s/ack.tmp", s->dir);
     FILE *f = fopen(tmp, "wb");
@@ -320,7 +284,7 @@ static uint64_t load_ack(struct kspool *s)
     fclose(f);
     /* A bad ack file only costs duplicates: everything on disk is sent again. */
     if (n != sizeof rec || psup_get32(rec) != ACK_MAGIC ||
-        kspool_crc32c(0, rec, 12) != psup_get32(rec + 12))
+        psup_crc32c(0, rec, 12) != psup_get32(rec + 12))
         return 0;
     return psup_get64(rec + 4);
 }
@@ -420,8 +384,8 @@ static int flush_block(struct kspool *s)
     psup_put32(h + 16, s->pn);
     psup_put32(h + 20, (uint32_t)s->praw.len);
     psup_put32(h + 24, (uint32_t)clen);
-    psup_put32(h + 28, kspool_crc32c(0, s->cbuf.p, clen));
-    psup_put32(h + 4, kspool_crc32c(0, h + 8, FRAME_HDR - 8));
+    psup_put32(h + 28, psup_crc32c(0, s->cbuf.p, clen));
+    psup_put32(h + 4, psup_crc32c(0, h + 8, FRAME_HDR - 8));
     struct kseg *g = &s->segs[s->nsegs - 1];
     if (fwrite(h, 1, FRAME_HDR, s->wf) != FRAME_HDR || fwrite(s->cbuf.p, 1, clen, s->wf) != clen ||
         fflush(s->wf) != 0) {
@@ -675,7 +639,7 @@ static int reader_load_frame(struct kspool *s)
         }
         if (kos_seek(s->rf, at + FRAME_HDR) != 0 ||
             fread(s->rbuf.p, 1, fr.comp_len, s->rf) != fr.comp_len ||
-            kspool_crc32c(0, s->rbuf.p, fr.comp_len) != fr.payload_crc) {
+            psup_crc32c(0, s->rbuf.p, fr.comp_len) != fr.payload_crc) {
             count_corrupt(s, g, at, s->roff, fr.n);
             continue;
         }

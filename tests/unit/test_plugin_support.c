@@ -8,11 +8,12 @@
  * implementation.
  *
  * The OS layer comes first: it sets the feature-test macros its POSIX calls
- * need.  Each OS file compiles to nothing on the other OS.
+ * need.  Each OS file compiles to nothing on the other OS.  psup_crc32c.c is
+ * linked into the test runner as its own object (Makefile, TEST_PSUP_SRCS):
+ * the kafka spool's tests need it too.
  */
 #include "../../plugins/support/psup_os_posix.c"
 #include "../../plugins/support/psup_os_win.c"
-#include "../../plugins/support/psup_crc32c.c"
 #include "../../plugins/support/psup_rotate.c"
 #include "../../plugins/support/psup_settings.c"
 
@@ -20,6 +21,7 @@
 
 #include "archive/archive_int.h"
 #include "core/mem.h"
+#include "psup_crc32c.h"
 #include "psup_le.h"
 #include "test.h"
 
