@@ -52,7 +52,12 @@ PLUGIN_SOS := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 EXAMPLE_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard sdk/examples/*/*.c)))))
 EXAMPLE_SOS := $(EXAMPLE_NAMES:%=$(BUILD)/sdk-examples/%.so)
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+# plugins/support/ sources the test runner links as objects of their own: test_kafka_spool.c
+# compiles kafka_spool.c, which calls psup_crc32c, and test_plugin_support.c tests it; one object
+# keeps two tests from defining it twice.  Tests include plugins/support/ headers by name
+# (-Iplugins/support), as the plugins do.
+TEST_PSUP_SRCS := plugins/support/psup_crc32c.c
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(TEST_PSUP_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
@@ -121,7 +126,7 @@ $(BUILD)/obj/tests/runner.o: tests/runner.c $(BUILD)/tests/test_list.h
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(E) "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Itests -Iplugins/support $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/etwhost-tests: $(BUILD)/obj/tests/runner.o $(TEST_OBJS) $(BUILD)/libetwhost.a
 	$(E) "  LD      $@"
@@ -216,7 +221,7 @@ WIN_HOST_SRCS := $(sort $(shell find host -name '*.c' ! -path 'host/platform/pos
 WIN_HOST_OBJS := $(WIN_HOST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 WIN_PLUGIN_DLLS := $(PLUGIN_NAMES:%=$(WIN_BUILD)/plugins/%$(WIN_SO))
 WIN_EXAMPLE_DLLS := $(EXAMPLE_NAMES:%=$(WIN_BUILD)/sdk-examples/%$(WIN_SO))
-WIN_TEST_OBJS := $(TEST_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
+WIN_TEST_OBJS := $(TEST_SRCS:%.c=$(WIN_BUILD)/obj/%.o) $(TEST_PSUP_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 WIN_TEST_PLUGIN_DLLS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(WIN_BUILD)/tests/plugins/%$(WIN_SO)) \
                         $(COMPAT_VARIANTS:%=$(WIN_BUILD)/tests/plugins/%$(WIN_SO))
 WIN_TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(WIN_BUILD)/tools/%$(WIN_EXE))
@@ -290,7 +295,7 @@ $(WIN_BUILD)/obj/tests/runner.o: tests/runner.c $(WIN_BUILD)/tests/test_list.h
 $(WIN_BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(E) "  WINCC   $<"
-	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) -Itests $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(WIN_CC) $(WIN_CPPFLAGS) -Itests -Iplugins/support $(WIN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(WIN_BUILD)/tests/etwhost-tests$(WIN_EXE): $(WIN_BUILD)/obj/tests/runner.o $(WIN_TEST_OBJS) \
                                             $(WIN_BUILD)/libetwhost.a

@@ -35,6 +35,7 @@
 #include "kafka_os.h"
 #include "kafka_spool.h"
 #include "kafka_tmpl.h"
+#include "psup_crc32c.h"
 
 #define KAFKA_PLUGIN_VERSION "1.0.0"
 #define DEFAULT_TOPIC "etw.{provider}"
@@ -1391,6 +1392,8 @@ static etwhost_status ETWHOST_CALL k_create(etwhost_host *h, const etwhost_host_
     int64_t v;
     char e2[512];
     *out = NULL;
+    /* The spool's checksum table, filled here (serialized) before any service thread runs. */
+    psup_crc32c_init();
     struct ksink *k = calloc(1, sizeof *k);
     if (k == NULL)
         return etwhost_errf(err, err_len, ETWHOST_ERR_NOMEM, "out of memory");

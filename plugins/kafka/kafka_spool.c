@@ -14,6 +14,8 @@
 #include <zstd.h>
 
 #include "kafka_os.h"
+#include "psup_crc32c.h"
+#include "psup_le.h"
 
 #define FRAME_MAGIC 0x31534b45u /* "EKS1" little-endian */
 #define FRAME_HDR 32u
@@ -99,68 +101,6 @@ static void set_err(struct kspool *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint32_t crc_table[8][256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    crc_ready = 1;
-}
-
-uint32_t kspool_crc32c(uint32_t crc, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    if (!crc_ready)
-        crc_init();
-    crc = ~crc;
-    while (len >= 8) {
-        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                             (uint32_t)p[3] << 24);
-        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^
-              crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
-        p += 8;
-        len -= 8;
-    }
-    while (len--)
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return ~crc;
-}
-
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static int bytes_reserve(struct bytes *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
@@ -189,15 +129,15 @@ struct frame {
 
 static int frame_parse(const uint8_t *h, struct frame *f)
 {
-    if (get32(h) != FRAME_MAGIC)
+    if (psup_get32(h) != FRAME_MAGIC)
         return -1;
-    if (kspool_crc32c(0, h + 8, FRAME_HDR - 8) != get32(h + 4))
+    if (psup_crc32c(0, h + 8, FRAME_HDR - 8) != psup_get32(h + 4))
         return -1;
-    f->first_seq = get64(h + 8);
-    f->n = get32(h + 16);
-    f->raw_len = get32(h + 20);
-    f->comp_len = get32(h + 24);
-    f->payload_crc = get32(h + 28);
+    f->first_seq = psup_get64(h + 8);
+    f->n = psup_get32(h + 16);
+    f->raw_len = psup_get32(h + 20);
+    f->comp_len = psup_get32(h + 24);
+    f->payload_crc = psup_get32(h + 28);
     if (f->n == 0 || f->raw_len > MAX_RAW || f->comp_len > MAX_RAW)
         return -1;
     return 0;
@@ -228,7 +168,7 @@ static int frame_find(FILE *f, uint64_t off, uint64_t limit, uint64_t *at, struc
         if (got < FRAME_HDR)
             return -1;
         for (size_t i = 0; i + FRAME_HDR <= got; i++) {
-            if (buf[i] != 0x45 || get32(buf + i) != FRAME_MAGIC)
+            if (buf[i] != 0x45 || psup_get32(buf + i) != FRAME_MAGIC)
                 continue;
             if (frame_parse(buf + i, fr) == 0 &&
                 off + i + FRAME_HDR + (uint64_t)fr->comp_len <= limit) {
@@ -308,9 +248,9 @@ static int save_ack(struct kspool *s)
     uint8_t rec[16];
     if (s->acked_seq == s->saved_ack)
         return 0;
-    put32(rec, ACK_MAGIC);
-    put64(rec + 4, s->acked_seq);
-    put32(rec + 12, kspool_crc32c(0, rec, 12));
+    psup_put32(rec, ACK_MAGIC);
+    psup_put64(rec + 4, s->acked_seq);
+    psup_put32(rec + 12, psup_crc32c(0, rec, 12));
     snprintf(path, sizeof path, "%s/ack", s->dir);
     snprintf(tmp, sizeof tmp, "%s/ack.tmp", s->dir);
     FILE *f = fopen(tmp, "wb");
@@ -343,9 +283,10 @@ static uint64_t load_ack(struct kspool *s)
     size_t n = fread(rec, 1, sizeof rec, f);
     fclose(f);
     /* A bad ack file only costs duplicates: everything on disk is sent again. */
-    if (n != sizeof rec || get32(rec) != ACK_MAGIC || kspool_crc32c(0, rec, 12) != get32(rec + 12))
+    if (n != sizeof rec || psup_get32(rec) != ACK_MAGIC ||
+        psup_crc32c(0, rec, 12) != psup_get32(rec + 12))
         return 0;
-    return get64(rec + 4);
+    return psup_get64(rec + 4);
 }
 
 /* Delete head segments whose messages are all acknowledged. */
@@ -438,13 +379,13 @@ static int flush_block(struct kspool *s)
         set_err(s, "zstd: %s", ZSTD_getErrorName(clen));
         return KSPOOL_ERR;
     }
-    put32(h, FRAME_MAGIC);
-    put64(h + 8, s->pfirst);
-    put32(h + 16, s->pn);
-    put32(h + 20, (uint32_t)s->praw.len);
-    put32(h + 24, (uint32_t)clen);
-    put32(h + 28, kspool_crc32c(0, s->cbuf.p, clen));
-    put32(h + 4, kspool_crc32c(0, h + 8, FRAME_HDR - 8));
+    psup_put32(h, FRAME_MAGIC);
+    psup_put64(h + 8, s->pfirst);
+    psup_put32(h + 16, s->pn);
+    psup_put32(h + 20, (uint32_t)s->praw.len);
+    psup_put32(h + 24, (uint32_t)clen);
+    psup_put32(h + 28, psup_crc32c(0, s->cbuf.p, clen));
+    psup_put32(h + 4, psup_crc32c(0, h + 8, FRAME_HDR - 8));
     struct kseg *g = &s->segs[s->nsegs - 1];
     if (fwrite(h, 1, FRAME_HDR, s->wf) != FRAME_HDR || fwrite(s->cbuf.p, 1, clen, s->wf) != clen ||
         fflush(s->wf) != 0) {
@@ -481,13 +422,13 @@ static size_t rec_size(const struct kspool_rec *r)
 
 static void rec_encode(uint8_t *p, const struct kspool_rec *r, size_t size)
 {
-    put32(p, (uint32_t)(size - 4));
-    put64(p + 4, (uint64_t)r->ts_ms);
-    put16(p + 12, (uint32_t)r->topic_len);
+    psup_put32(p, (uint32_t)(size - 4));
+    psup_put64(p + 4, (uint64_t)r->ts_ms);
+    psup_put16(p + 12, (uint16_t)r->topic_len);
     p[14] = r->key ? 1 : 0;
     p[15] = (uint8_t)r->nhdrs;
-    put32(p + 16, r->key ? (uint32_t)r->key_len : 0);
-    put32(p + 20, (uint32_t)r->value_len);
+    psup_put32(p + 16, r->key ? (uint32_t)r->key_len : 0);
+    psup_put32(p + 20, (uint32_t)r->value_len);
     p += REC_FIXED;
     memcpy(p, r->topic, r->topic_len);
     p += r->topic_len;
@@ -496,8 +437,8 @@ static void rec_encode(uint8_t *p, const struct kspool_rec *r, size_t size)
         p += r->key_len;
     }
     for (uint32_t i = 0; i < r->nhdrs; i++) {
-        put16(p, (uint32_t)r->hdrs[i].name_len);
-        put32(p + 2, (uint32_t)r->hdrs[i].value_len);
+        psup_put16(p, (uint16_t)r->hdrs[i].name_len);
+        psup_put32(p + 2, (uint32_t)r->hdrs[i].value_len);
         p += 6;
         memcpy(p, r->hdrs[i].name, r->hdrs[i].name_len);
         p += r->hdrs[i].name_len;
@@ -514,17 +455,17 @@ static size_t rec_decode(const uint8_t *p, size_t avail, struct kspool_rec *r)
 {
     if (avail < REC_FIXED)
         return 0;
-    size_t size = (size_t)get32(p) + 4;
+    size_t size = (size_t)psup_get32(p) + 4;
     if (size > avail || size < REC_FIXED)
         return 0;
     const uint8_t *end = p + size;
     memset(r, 0, sizeof *r);
-    r->ts_ms = (int64_t)get64(p + 4);
-    r->topic_len = get16(p + 12);
+    r->ts_ms = (int64_t)psup_get64(p + 4);
+    r->topic_len = psup_get16(p + 12);
     int has_key = p[14] & 1;
     r->nhdrs = p[15];
-    r->key_len = get32(p + 16);
-    r->value_len = get32(p + 20);
+    r->key_len = psup_get32(p + 16);
+    r->value_len = psup_get32(p + 20);
     if (r->nhdrs > KSPOOL_MAX_HDRS)
         return 0;
     const uint8_t *q = p + REC_FIXED;
@@ -539,7 +480,7 @@ static size_t rec_decode(const uint8_t *p, size_t avail, struct kspool_rec *r)
     for (uint32_t i = 0; i < r->nhdrs; i++) {
         if (end - q < 6)
             return 0;
-        size_t nl = get16(q), vl = get32(q + 2);
+        size_t nl = psup_get16(q), vl = psup_get32(q + 2);
         q += 6;
         if ((size_t)(end - q) < nl + vl)
             return 0;
@@ -698,7 +639,7 @@ static int reader_load_frame(struct kspool *s)
         }
         if (kos_seek(s->rf, at + FRAME_HDR) != 0 ||
             fread(s->rbuf.p, 1, fr.comp_len, s->rf) != fr.comp_len ||
-            kspool_crc32c(0, s->rbuf.p, fr.comp_len) != fr.payload_crc) {
+            psup_crc32c(0, s->rbuf.p, fr.comp_len) != fr.payload_crc) {
             count_corrupt(s, g, at, s->roff, fr.n);
             continue;
         }

@@ -19,6 +19,8 @@
  * header (magic "EKS1", CRC-32C of the rest of the header, first sequence
  * number, record count, raw length, compressed length, CRC-32C of the
  * payload) followed by a zstd-compressed batch of length-prefixed records.
+ * The CRC-32C is plugins/support/psup_crc32c (Castagnoli, initial value and
+ * final xor ~0: "123456789" gives 0xE3069283).
  * A frame whose header or payload does not check out (a torn tail after
  * kill -9, a flipped bit) is skipped, counted, and reading resumes at the
  * next valid frame header.
@@ -150,8 +152,5 @@ void kspool_get_stats(const struct kspool *s, struct kspool_stats *st);
 
 /* The last error line (after KSPOOL_ERR). */
 const char *kspool_error(const struct kspool *s);
-
-/* CRC-32C (Castagnoli) of data, continuing from crc (start with 0). */
-uint32_t kspool_crc32c(uint32_t crc, const void *data, size_t len);
 
 #endif

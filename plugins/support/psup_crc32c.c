@@ -4,6 +4,8 @@
  */
 #include "psup_crc32c.h"
 
+#include "psup_le.h"
+
 static uint32_t crc_tab[8][256];
 static int crc_ready;
 
@@ -23,11 +25,6 @@ void psup_crc32c_init(void)
     crc_ready = 1;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 uint32_t psup_crc32c(uint32_t crc, const void *data, size_t n)
 {
     const uint8_t *p = data;
@@ -35,7 +32,7 @@ uint32_t psup_crc32c(uint32_t crc, const void *data, size_t n)
         psup_crc32c_init();
     crc = ~crc;
     while (n >= 8) {
-        uint32_t a = crc ^ le32(p), b = le32(p + 4);
+        uint32_t a = crc ^ psup_get32(p), b = psup_get32(p + 4);
         crc = crc_tab[7][a & 0xFF] ^ crc_tab[6][(a >> 8) & 0xFF] ^ crc_tab[5][(a >> 16) & 0xFF] ^
               crc_tab[4][a >> 24] ^ crc_tab[3][b & 0xFF] ^ crc_tab[2][(b >> 8) & 0xFF] ^
               crc_tab[1][(b >> 16) & 0xFF] ^ crc_tab[0][b >> 24];

@@ -5,7 +5,8 @@
  * lock), the topic/key templates and the "rdkafka" settings reader.
  *
  * The plugin's OS layer comes first: it sets the feature-test macros its
- * POSIX calls need.
+ * POSIX calls need.  The spool's CRC-32C (plugins/support/psup_crc32c.c) is
+ * linked into the test runner as its own object (Makefile, TEST_PSUP_SRCS).
  */
 #include "../../plugins/kafka/kafka_os.c"
 #include "../../plugins/kafka/kafka_json.c"
@@ -140,13 +141,36 @@ static size_t count_segments(const char *dir)
     return n;
 }
 
-TEST(kafka_spool_crc32c_known_vector)
+/*
+ * The spool's checksum is psup_crc32c, the CRC-32C of the iSCSI specification
+ * (RFC 3720), and its ack file is pinned byte for byte: spools left by earlier
+ * builds stay readable from their acknowledged position.
+ */
+TEST(kafka_spool_crc32c_and_ack_file_bytes)
 {
-    /* The CRC-32C check value from the iSCSI specification (RFC 3720). */
-    ASSERT_EQ_U64(kspool_crc32c(0, "123456789", 9), 0xE3069283u);
-    ASSERT_EQ_U64(kspool_crc32c(kspool_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+    ASSERT_EQ_U64(psup_crc32c(0, "123456789", 9), 0xE3069283u);
+    ASSERT_EQ_U64(psup_crc32c(psup_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
     uint8_t zeros[32] = {0};
-    ASSERT_EQ_U64(kspool_crc32c(0, zeros, 32), 0x8A9136AAu);
+    ASSERT_EQ_U64(psup_crc32c(0, zeros, 32), 0x8A9136AAu);
+
+    /* "EKA1", the acknowledged position 60 (u64), CRC-32C of those 12 bytes; little-endian. */
+    static const uint8_t ack60[16] = {0x45, 0x4B, 0x41, 0x31, 60,   0,    0,    0,
+                                      0,    0,    0,    0,    0x4E, 0x9F, 0xB4, 0xAF};
+    const char *dir = t_path("%s/spool", t_tmpdir());
+    struct kspool_cfg c = scfg(dir);
+    struct kspool *s = open_ok(&c);
+    append_range(s, 0, 100, 100);
+    read_range(s, 0, 60, 100, 1);
+    close_ok(s);
+    size_t len = 0;
+    char *got = t_read_file(t_path("%s/ack", dir), &len);
+    ASSERT_EQ(len, sizeof ack60);
+    ASSERT(memcmp(got, ack60, sizeof ack60) == 0);
+    free(got);
+    s = open_ok(&c);
+    ASSERT_EQ_U64(kspool_pending(s), 40);
+    read_range(s, 60, 40, 100, 1);
+    close_ok(s);
 }
 
 TEST(kafka_spool_fifo_roundtrip_and_cleanup)
@@ -374,7 +398,7 @@ TEST(kafka_spool_block_policy_refuses_when_full)
     for (;; i++) {
         make_rec(&t, i, 2000);
         for (size_t k = 20; k + 2 < t.r.value_len; k++)
-            t.value[k] = (char)('!' + (kspool_crc32c(0, &k, sizeof k) ^ i) % 90);
+            t.value[k] = (char)('!' + (psup_crc32c(0, &k, sizeof k) ^ i) % 90);
         rc = kspool_append(s, &t.r, 0);
         if (rc != KSPOOL_OK)
             break;
@@ -421,7 +445,7 @@ TEST(kafka_spool_drop_oldest_keeps_newest_in_order)
         struct trec t;
         make_rec(&t, i, 1500);
         for (size_t k = 20; k + 2 < t.r.value_len; k++)
-            t.value[k] = (char)('!' + (kspool_crc32c(0, &k, sizeof k) ^ i) % 90);
+            t.value[k] = (char)('!' + (psup_crc32c(0, &k, sizeof k) ^ i) % 90);
         ASSERT_EQ(kspool_append(s, &t.r, 0), KSPOOL_OK);
     }
     struct kspool_stats st;

@@ -3,15 +3,17 @@
  * sinks (plugins/support/), compiled straight from its sources: rotated
  * names, keep-N retention with variants, the setting parsers and their
  * messages, the file calls both sinks depend on (append, create-new,
- * truncate-then-write), and the archive writer's CRC32C against the
- * standard values and the host reader's implementation.
+ * truncate-then-write), the little-endian helpers, and the archive
+ * writer's CRC32C against the standard values and the host reader's
+ * implementation.
  *
  * The OS layer comes first: it sets the feature-test macros its POSIX calls
- * need.  Each OS file compiles to nothing on the other OS.
+ * need.  Each OS file compiles to nothing on the other OS.  psup_crc32c.c is
+ * linked into the test runner as its own object (Makefile, TEST_PSUP_SRCS):
+ * the kafka spool's tests need it too.
  */
 #include "../../plugins/support/psup_os_posix.c"
 #include "../../plugins/support/psup_os_win.c"
-#include "../../plugins/support/psup_crc32c.c"
 #include "../../plugins/support/psup_rotate.c"
 #include "../../plugins/support/psup_settings.c"
 
@@ -19,6 +21,8 @@
 
 #include "archive/archive_int.h"
 #include "core/mem.h"
+#include "psup_crc32c.h"
+#include "psup_le.h"
 #include "test.h"
 
 /* ---- a settings object for the parsers: a JSON object behind the two accessors they use -- */
@@ -450,6 +454,41 @@ TEST(plugin_support_append_and_create_new_after_truncate)
     ASSERT_EQ(psup_rot_init(&r, t_path("%s/b.etwa", dir), strlen(t_path("%s/b.etwa", dir))), 0);
     ASSERT_EQ(psup_sync_dir(r.dir), 0);
     psup_rot_free(&r);
+}
+
+/* ---- little-endian helpers ----------------------------------------------------------------- */
+
+/* Least significant byte first at any alignment, and back. */
+TEST(plugin_support_le_helpers_store_and_load_little_endian)
+{
+    uint8_t buf[24];
+    for (size_t off = 0; off < 8; off++) {
+        memset(buf, 0xEE, sizeof buf);
+        psup_put16(buf + off, 0xA1B2u);
+        ASSERT_EQ(buf[off], 0xB2);
+        ASSERT_EQ(buf[off + 1], 0xA1);
+        ASSERT_EQ(buf[off + 2], 0xEE);
+        ASSERT_EQ(psup_get16(buf + off), 0xA1B2u);
+
+        psup_put32(buf + off, 0x8C7D6E5Fu);
+        static const uint8_t w32[4] = {0x5F, 0x6E, 0x7D, 0x8C};
+        ASSERT(memcmp(buf + off, w32, 4) == 0);
+        ASSERT_EQ(buf[off + 4], 0xEE);
+        ASSERT_EQ_U64(psup_get32(buf + off), 0x8C7D6E5Fu);
+
+        psup_put64(buf + off, 0xF1E2D3C4B5A69788ull);
+        static const uint8_t w64[8] = {0x88, 0x97, 0xA6, 0xB5, 0xC4, 0xD3, 0xE2, 0xF1};
+        ASSERT(memcmp(buf + off, w64, 8) == 0);
+        ASSERT_EQ(buf[off + 8], 0xEE);
+        ASSERT_EQ_U64(psup_get64(buf + off), 0xF1E2D3C4B5A69788ull);
+        if (off)
+            ASSERT_EQ(buf[off - 1], 0xEE);
+    }
+    /* Only the low 16 bits of a wider value are stored. */
+    psup_put16(buf, (uint16_t)0x12345u);
+    ASSERT_EQ(psup_get16(buf), 0x2345u);
+    psup_put64(buf, 0);
+    ASSERT_EQ_U64(psup_get64(buf), 0);
 }
 
 /* ---- CRC32C -------------------------------------------------------------------------------- */
