@@ -68,6 +68,7 @@
 
 #include "etwhost/plugin.h"
 #include "psup_crc32c.h"
+#include "psup_le.h"
 #include "psup_mem.h"
 #include "psup_os.h"
 #include "psup_rotate.h"
@@ -126,39 +127,6 @@ static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A
 #define FSYNC_NEVER 0
 #define FSYNC_ROTATE 1
 #define FSYNC_BLOCK 2
-
-/* ---- Little helpers ------------------------------------------------------------- */
-
-static inline void w16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void w32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void w64(uint8_t *p, uint64_t v)
-{
-    /* Written out: the compiler turns the eight stores into one. */
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-    p[4] = (uint8_t)(v >> 32);
-    p[5] = (uint8_t)(v >> 40);
-    p[6] = (uint8_t)(v >> 48);
-    p[7] = (uint8_t)(v >> 56);
-}
-static inline uint32_t r16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static inline uint32_t r32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t r64(const uint8_t *p) { return (uint64_t)r32(p) | (uint64_t)r32(p + 4) << 32; }
 
 /*
  * A growing byte buffer.  From BIG_BYTES on its memory comes from
@@ -629,18 +597,18 @@ static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, const ZSTD_CDict *cd
     if (stored > 0xFFFFFFF0u || meta_len > 0xFFFFFFF0u || body_len > 0xFFFFFFF0u)
         return -1;
     *why = NULL;
-    w32(h, FRAME_MAGIC);
+    psup_put32(h, FRAME_MAGIC);
     h[4] = (uint8_t)type;
     h[5] = (uint8_t)codec;
-    w16(h + 6, FRAME_HDR_SIZE);
-    w32(h + 8, (uint32_t)meta_len);
-    w32(h + 12, (uint32_t)stored);
-    w32(h + 16, (uint32_t)body_len);
-    w32(h + 20, count);
-    w64(h + 24, a);
-    w64(h + 32, b);
-    w32(h + 40, psup_crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
-    w32(h + 44, psup_crc32c(0, h, 44));
+    psup_put16(h + 6, FRAME_HDR_SIZE);
+    psup_put32(h + 8, (uint32_t)meta_len);
+    psup_put32(h + 12, (uint32_t)stored);
+    psup_put32(h + 16, (uint32_t)body_len);
+    psup_put32(h + 20, count);
+    psup_put64(h + 24, a);
+    psup_put64(h + 32, b);
+    psup_put32(h + 40, psup_crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
+    psup_put32(h + 44, psup_crc32c(0, h, 44));
     out->len = FRAME_HDR_SIZE + meta_len + stored;
     return 0;
 }
@@ -696,13 +664,13 @@ static int open_file(struct asink *s)
     uint8_t h[FILE_HDR_SIZE];
     memset(h, 0, sizeof h);
     memcpy(h, FILE_MAGIC, 8);
-    w16(h + 8, FORMAT_MAJOR);
-    w16(h + 10, FORMAT_MINOR);
-    w32(h + 12, FILE_HDR_SIZE);
-    w64(h + 16, (uint64_t)psup_now_filetime());
-    w32(h + 24, (uint32_t)(s->block_bytes));
-    w32(h + 28, (uint32_t)s->level);
-    w32(h + 60, psup_crc32c(0, h, 60));
+    psup_put16(h + 8, FORMAT_MAJOR);
+    psup_put16(h + 10, FORMAT_MINOR);
+    psup_put32(h + 12, FILE_HDR_SIZE);
+    psup_put64(h + 16, (uint64_t)psup_now_filetime());
+    psup_put32(h + 24, (uint32_t)(s->block_bytes));
+    psup_put32(h + 28, (uint32_t)s->level);
+    psup_put32(h + 60, psup_crc32c(0, h, 60));
     if (write_out(s, h, sizeof h)) {
         psup_close(&s->f);
         s->is_open = 0;
@@ -719,41 +687,41 @@ static int finish_file(struct asink *s)
     struct bytes ix = {0};
     uint8_t t[64];
     int rc = 0;
-    w32(t, (uint32_t)s->nblocks);
-    w32(t + 4, (uint32_t)s->nsframes);
-    w32(t + 8, (uint32_t)s->ndframes);
-    w32(t + 12, s->fprov.n);
-    w64(t + 16, s->file_events);
+    psup_put32(t, (uint32_t)s->nblocks);
+    psup_put32(t + 4, (uint32_t)s->nsframes);
+    psup_put32(t + 8, (uint32_t)s->ndframes);
+    psup_put32(t + 12, s->fprov.n);
+    psup_put64(t + 16, s->file_events);
     rc |= bytes_put(&ix, t, 24);
     for (uint32_t i = 0; i < s->fprov.n; i++) {
         const struct prov *p = &s->fprov.v[i];
         rc |= bytes_put(&ix, p->guid, 16);
-        w16(t, p->name_len);
+        psup_put16(t, p->name_len);
         rc |= bytes_put(&ix, t, 2);
         rc |= bytes_put(&ix, s->fprov.names.p + p->name_off, p->name_len);
     }
     for (size_t i = 0; i < s->nblocks; i++) {
         const struct idx_block *b = &s->blocks[i];
-        w64(t, b->off);
-        w32(t + 8, b->len);
-        w32(t + 12, b->count);
-        w64(t + 16, (uint64_t)b->tmin);
-        w64(t + 24, (uint64_t)b->tmax);
-        w32(t + 32, b->nprov);
+        psup_put64(t, b->off);
+        psup_put32(t + 8, b->len);
+        psup_put32(t + 12, b->count);
+        psup_put64(t + 16, (uint64_t)b->tmin);
+        psup_put64(t + 24, (uint64_t)b->tmax);
+        psup_put32(t + 32, b->nprov);
         rc |= bytes_put(&ix, t, 36);
         for (uint32_t k = 0; k < b->nprov; k++) {
-            w16(t, s->idx_provs[b->prov_first + k]);
+            psup_put16(t, s->idx_provs[b->prov_first + k]);
             rc |= bytes_put(&ix, t, 2);
         }
     }
     for (size_t i = 0; i < s->nsframes; i++) {
-        w64(t, s->sframes[i].off);
-        w64(t + 8, s->sframes[i].id);
+        psup_put64(t, s->sframes[i].off);
+        psup_put64(t + 8, s->sframes[i].id);
         rc |= bytes_put(&ix, t, 16);
     }
     for (size_t i = 0; i < s->ndframes; i++) {
-        w64(t, s->dframes[i].off);
-        w64(t + 8, s->dframes[i].id);
+        psup_put64(t, s->dframes[i].off);
+        psup_put64(t + 8, s->dframes[i].id);
         rc |= bytes_put(&ix, t, 16);
     }
     uint64_t off = s->size;
@@ -767,11 +735,11 @@ static int finish_file(struct asink *s)
     if (write_out(s, s->frame.p, flen))
         return -1;
     uint8_t f[FOOTER_SIZE];
-    w64(f, off);
-    w64(f + 8, flen);
-    w64(f + 16, s->file_events);
-    w32(f + 24, psup_crc32c(0, f, 24));
-    w32(f + 28, FOOTER_MAGIC);
+    psup_put64(f, off);
+    psup_put64(f + 8, flen);
+    psup_put64(f + 16, s->file_events);
+    psup_put32(f + 24, psup_crc32c(0, f, 24));
+    psup_put32(f + 28, FOOTER_MAGIC);
     return write_out(s, f, sizeof f);
 }
 
@@ -1271,23 +1239,23 @@ static int flush_block(struct asink *s)
     uint8_t t[24];
     int rc = 0;
     meta->len = 0;
-    w32(t, s->dict ? s->dict_id : 0);
-    w16(t + 4, s->bprov.n);
+    psup_put32(t, s->dict ? s->dict_id : 0);
+    psup_put16(t + 4, s->bprov.n);
     rc |= bytes_put(meta, t, 6);
     for (uint32_t i = 0; i < s->bprov.n; i++) {
         const struct prov *p = &s->bprov.v[i];
         rc |= bytes_put(meta, p->guid, 16);
-        w16(t, p->name_len);
+        psup_put16(t, p->name_len);
         rc |= bytes_put(meta, t, 2);
         rc |= bytes_put(meta, s->bprov.names.p + p->name_off, p->name_len);
     }
-    w16(t, s->nbschemas);
+    psup_put16(t, s->nbschemas);
     rc |= bytes_put(meta, t, 2);
     for (uint32_t i = 0; i < s->nbschemas; i++) {
-        w64(t, s->bschemas[i]);
+        psup_put64(t, s->bschemas[i]);
         rc |= bytes_put(meta, t, 8);
     }
-    w32(t, s->ntmpl);
+    psup_put32(t, s->ntmpl);
     rc |= bytes_put(meta, t, 4);
     if (rc)
         return -1;
@@ -1424,8 +1392,8 @@ static int add_event(struct asink *s, const etwhost_event *ev)
         s->bad_records++;
         return 1;
     }
-    uint32_t el = r32(r + REC_EXT_LEN), dl = r32(r + REC_DATA_LEN), xl = r32(r + REC_EXTRA_LEN);
-    uint32_t nl = r16(r + REC_NAME_LEN);
+    uint32_t el = psup_get32(r + REC_EXT_LEN), dl = psup_get32(r + REC_DATA_LEN), xl = psup_get32(r + REC_EXTRA_LEN);
+    uint32_t nl = psup_get16(r + REC_NAME_LEN);
     if ((uint64_t)REC_FIXED + el + dl + xl + nl != rl) {
         s->bad_records++;
         return 1;
@@ -1471,8 +1439,8 @@ static int add_event(struct asink *s, const etwhost_event *ev)
     memset(tp + 16, 0, 32);  /* pid, tid, cpu, wpp sequence, timestamps */
     memset(tp + 80, 0, 40);  /* activity, related, ext and data lengths */
     memset(tp + REC_EXTRA_LEN, 0, 4);
-    w16(tp + REC_NAME_LEN, (uint32_t)pidx);
-    w16(tp + REC_RESERVED, sidx);
+    psup_put16(tp + REC_NAME_LEN, (uint32_t)pidx);
+    psup_put16(tp + REC_RESERVED, sidx);
     int32_t ti = template_index(s, tp);
     if (ti < 0)
         return -1;
@@ -1481,16 +1449,16 @@ static int add_event(struct asink *s, const etwhost_event *ev)
         bytes_reserve(&s->extra, xl))
         return -1;
     uint8_t *row = s->rows.p + s->rows.len;
-    int64_t ts = (int64_t)r64(r + REC_TIMESTAMP), raw = (int64_t)r64(r + REC_RAW_TIMESTAMP);
-    w32(row + SL_TEMPLATE, (uint32_t)ti);
+    int64_t ts = (int64_t)psup_get64(r + REC_TIMESTAMP), raw = (int64_t)psup_get64(r + REC_RAW_TIMESTAMP);
+    psup_put32(row + SL_TEMPLATE, (uint32_t)ti);
     memcpy(row + SL_PID, r + 16, 16); /* pid, tid, cpu, wpp sequence */
-    w64(row + SL_TS, (uint64_t)ts - (uint64_t)s->last_ts);
+    psup_put64(row + SL_TS, (uint64_t)ts - (uint64_t)s->last_ts);
     /* The raw timestamp's delta less the timestamp's: 0 when the clock counts 100 ns. */
-    w64(row + SL_RAW_TS, ((uint64_t)raw - (uint64_t)s->last_raw) - ((uint64_t)ts - (uint64_t)s->last_ts));
+    psup_put64(row + SL_RAW_TS, ((uint64_t)raw - (uint64_t)s->last_raw) - ((uint64_t)ts - (uint64_t)s->last_ts));
     memcpy(row + SL_ACTIVITY, r + 80, 32); /* activity, related */
-    w32(row + SL_EXT_LEN, el);
-    w32(row + SL_DATA_LEN, dl);
-    w32(row + SL_EXTRA_LEN, xl);
+    psup_put32(row + SL_EXT_LEN, el);
+    psup_put32(row + SL_DATA_LEN, dl);
+    psup_put32(row + SL_EXTRA_LEN, xl);
     s->rows.len += SLIM;
     /* bytes_put: an empty buffer may have no memory yet (no memcpy from/to NULL). */
     bytes_put(te, v, el);
