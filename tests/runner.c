@@ -171,9 +171,19 @@ struct t_run t_exec(const char *const *argv, const char *in, const char *const *
 {
     struct t_run r;
     memset(&r, 0, sizeof r);
-    if (plat_run(argv, env, in, in ? strlen(in) : 0, &r.out, &r.out_len, &r.err, &r.err_len,
-                 120000, &r.status) != 0)
-        t_fail(__FILE__, __LINE__, "cannot run %s", argv[0]);
+    int rc = plat_run(argv, env, in, in ? strlen(in) : 0, &r.out, &r.out_len, &r.err,
+                      &r.err_len, 120000, &r.status);
+    if (rc != 0) {
+        /* Not started (seen once in a while under Wine): no verdict on the program, one more start. */
+        mem_free(r.out);
+        mem_free(r.err);
+        memset(&r, 0, sizeof r);
+        plat_sleep_ms(200);
+        rc = plat_run(argv, env, in, in ? strlen(in) : 0, &r.out, &r.out_len, &r.err, &r.err_len,
+                      120000, &r.status);
+    }
+    if (rc != 0)
+        t_fail(__FILE__, __LINE__, "cannot run %s (2 tries: %s)", argv[0], err_str(rc));
     if (r.out == NULL)
         r.out = mem_strdup("");
     if (r.err == NULL)
