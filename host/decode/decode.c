@@ -825,6 +825,13 @@ const struct schema *decoder_find_schema(struct decoder *d, const struct record 
 }
 
 /* STRING_ONLY events: the payload is one NUL-terminated UTF-16 string. */
+/* An event whose payload is one UTF-16 string (EVENT_HEADER_FLAG_STRING_ONLY). */
+static int is_string_only(const struct record *rec)
+{
+    return (rec->evf & ETWHOST_EVF_STRING_ONLY) ||
+           (rec->kind == ETWHOST_HK_EVENT && (rec->hdr_flags & 0x4));
+}
+
 static int decode_string_only(struct decoder *d, const struct record *rec, struct event *ev)
 {
     d->st.records++;
@@ -854,8 +861,7 @@ int decode_lookup(struct decoder *d, const struct record *rec, struct event *ev)
     ensure_header(d, rec, ev);
     d->st.lookups++;
     const struct schema *s = rec->schema;
-    int string_only = (rec->evf & ETWHOST_EVF_STRING_ONLY) ||
-                      (rec->kind == ETWHOST_HK_EVENT && (rec->hdr_flags & 0x4));
+    int string_only = is_string_only(rec);
     if (s == NULL && !(string_only && rec->tl_meta == NULL)) {
         struct schema_key key;
         s = find_schema(d, rec, ev->arena, &key);
@@ -874,9 +880,7 @@ int decode_record(struct decoder *d, const struct record *rec, struct event *ev)
     ensure_header(d, rec, ev);
     if (rec->schema) /* replay: the schema the event was archived with */
         return decode_with_schema(d, rec, rec->schema, ev);
-    int string_only = (rec->evf & ETWHOST_EVF_STRING_ONLY) ||
-                      (rec->kind == ETWHOST_HK_EVENT && (rec->hdr_flags & 0x4));
-    if (string_only && rec->tl_meta == NULL)
+    if (is_string_only(rec) && rec->tl_meta == NULL)
         return decode_string_only(d, rec, ev);
     struct schema_key key;
     const struct schema *s = find_schema(d, rec, ev->arena, &key);
