@@ -540,8 +540,11 @@ static int drop_head(struct kspool *s)
 int kspool_append(struct kspool *s, const struct kspool_rec *r, int force)
 {
     size_t size = rec_size(r);
-    if (r->topic_len > 0xffffu || r->nhdrs > KSPOOL_MAX_HDRS || size > MAX_RAW / 2 ||
-        size > s->cfg.max_bytes) {
+    int long_name = 0; /* a header name the 16-bit length field cannot hold */
+    for (uint32_t i = 0; i < r->nhdrs && i < KSPOOL_MAX_HDRS; i++)
+        long_name |= r->hdrs[i].name_len > 0xffffu;
+    if (r->topic_len > 0xffffu || r->nhdrs > KSPOOL_MAX_HDRS || long_name ||
+        size > MAX_RAW / 2 || size > s->cfg.max_bytes) {
         s->dropped++;
         return KSPOOL_TOOBIG;
     }

@@ -45,7 +45,7 @@
 #define KSPOOL_FULL 1   /* append: limit reached under the "block" policy */
 #define KSPOOL_NONE 2   /* next: nothing left to read */
 #define KSPOOL_WAIT 3   /* next: window of unacknowledged messages is full */
-#define KSPOOL_TOOBIG 4 /* append: one message larger than max_bytes */
+#define KSPOOL_TOOBIG 4 /* append: one message larger than max_bytes (or a header name over 64 KiB) */
 #define KSPOOL_ERR (-1) /* I/O or memory failure; kspool_error() has the line */
 
 /* What to do when an append would exceed max_bytes. */

@@ -429,6 +429,18 @@ TEST(kafka_spool_block_policy_refuses_when_full)
     t.r.value = huge;
     t.r.value_len = sizeof huge;
     ASSERT_EQ(kspool_append(s, &t.r, 1), KSPOOL_TOOBIG);
+    /* Nor one whose header name is longer than its 16-bit length field holds. */
+    make_rec(&t, 1000000, 100);
+    static char long_name[70000];
+    memset(long_name, 'h', sizeof long_name);
+    t.r.nhdrs = 1;
+    t.r.hdrs[0] = (struct kspool_hdr){long_name, sizeof long_name, "v", 1};
+    struct kspool_stats before;
+    kspool_get_stats(s, &before);
+    ASSERT_EQ(kspool_append(s, &t.r, 1), KSPOOL_TOOBIG);
+    kspool_get_stats(s, &st);
+    ASSERT_EQ_U64(st.dropped, before.dropped + 1);
+    ASSERT_EQ_U64(st.pending, before.pending);
     close_ok(s);
 }
 
