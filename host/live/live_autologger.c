@@ -30,13 +30,21 @@ int live_autologger_check(const struct live_session_cfg *c, struct errbuf *eb)
                           c->name);
     for (size_t i = 0; i < c->nproviders; i++) {
         const struct live_provider *p = &c->providers[i];
-        const char *what = p->n_pids ? "PID filters (processes do not exist at boot)"
-                           : p->n_event_names ? "event name filters"
-                           : p->stack_lkw ? "stack level/keyword filters"
+        /*
+         * PID filters have no registry form (processes do not exist at boot);
+         * event-name and stack level/keyword filters have one only on newer
+         * Windows builds (subkeys of Filters), which etwhost does not write.
+         */
+        const char *what = p->n_pids ? "PID filters have no AutoLogger registry form (processes "
+                                       "do not exist at boot)"
+                           : p->n_event_names ? "event name filters are not written to AutoLoggers "
+                                                "by etwhost"
+                           : p->stack_lkw ? "stack level/keyword filters are not written to "
+                                            "AutoLoggers by etwhost"
                                           : NULL;
         if (what)
-            return errbuf_set(eb, ERR_CONFIG, "AutoLogger \"%s\": provider \"%s\": %s have no "
-                              "AutoLogger registry form", c->name, p->spec, what);
+            return errbuf_set(eb, ERR_CONFIG, "AutoLogger \"%s\": provider \"%s\": %s", c->name,
+                              p->spec, what);
         if (!p->has_guid)
             return errbuf_set(eb, ERR_CONFIG, "AutoLogger \"%s\": provider \"%s\" has no GUID",
                               c->name, p->spec);

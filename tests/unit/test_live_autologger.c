@@ -159,7 +159,7 @@ TEST(live_autologger_registry_layout)
     fake_free(&f);
 }
 
-TEST(live_autologger_refuses_what_has_no_registry_form)
+TEST(live_autologger_refuses_filters_it_does_not_write)
 {
     struct fake_etw f;
     fake_init(&f);
@@ -195,14 +195,21 @@ TEST(live_autologger_refuses_what_has_no_registry_form)
         mem_free(err);
     }
     ASSERT_EQ(f.nvals, 0);
-    /* PID and event-name filters have no AutoLogger form (checked on the configuration). */
+    /* PID and event-name filters are refused for AutoLoggers (checked on the configuration). */
     struct live_session_cfg c;
     struct errbuf eb;
     json_t *src = json_pack("{s:{s:s}, s:[{s:s, s:[i]}]}", "session", "name", "A", "providers",
                             "guid", "a0c1853b-5c40-4b15-8766-3cf1c58f985a", "pids", 4);
     ASSERT_OK(live_session_cfg_from_json(NULL, src, 2, &c, &eb));
     ASSERT_EQ(live_autologger_create(&f.api, &c, 1, &eb), ERR_CONFIG);
-    ASSERT_CONTAINS(eb.msg, "PID filters (processes do not exist at boot) have no AutoLogger");
+    ASSERT_CONTAINS(eb.msg, "PID filters have no AutoLogger registry form");
+    live_session_cfg_free(&c);
+    json_decref(src);
+    src = json_pack("{s:{s:s}, s:[{s:s, s:[s]}]}", "session", "name", "A", "providers", "guid",
+                    "a0c1853b-5c40-4b15-8766-3cf1c58f985a", "event_names", "Start");
+    ASSERT_OK(live_session_cfg_from_json(NULL, src, 2, &c, &eb));
+    ASSERT_EQ(live_autologger_create(&f.api, &c, 1, &eb), ERR_CONFIG);
+    ASSERT_CONTAINS(eb.msg, "event name filters are not written to AutoLoggers");
     live_session_cfg_free(&c);
     json_decref(src);
     src = json_pack("{s:{s:s, s:[s]}}", "session", "kind", "kernel", "kernel_flags", "Process");
