@@ -99,7 +99,7 @@ const char *run_not_decoded_text(const struct run_totals *t, char *buf, size_t c
     if (t->not_decoded == 0)
         snprintf(buf, cap, "%s", "");
     else
-        snprintf(buf, cap, ", %llu not decoded (every sink reads records only)",
+        snprintf(buf, cap, ", %llu not decoded (the sinks keep raw records)",
                  (unsigned long long)t->not_decoded);
     return buf;
 }

@@ -68,7 +68,7 @@ struct run_totals {
 };
 
 /*
- * ", N not decoded (every sink reads records only)" into buf when t counts
+ * ", N not decoded (the sinks keep raw records)" into buf when t counts
  * such events, else "".  Returns buf.
  */
 const char *run_not_decoded_text(const struct run_totals *t, char *buf, size_t cap);
