@@ -137,11 +137,24 @@ static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A
  */
 struct bytes {
     uint8_t *p;
-    size_t len, cap;
-    int big; /* p is from psup_big_alloc(cap) */
+    size_t len, cap; /* p is from psup_big_alloc(cap) when cap >= BIG_BYTES */
 };
 
 #define BIG_BYTES ((size_t)1 << 20)
+
+/* n bytes: from psup_big_alloc from BIG_BYTES on, else malloc.  Free with sized_free(p, n). */
+static void *sized_alloc(size_t n)
+{
+    return n >= BIG_BYTES ? psup_big_alloc(n) : malloc(n);
+}
+
+static void sized_free(void *p, size_t n)
+{
+    if (n >= BIG_BYTES)
+        psup_big_free(p, n);
+    else
+        free(p);
+}
 
 static int bytes_reserve(struct bytes *b, size_t n)
 {
@@ -155,16 +168,12 @@ static int bytes_reserve(struct bytes *b, size_t n)
     }
     uint8_t *np;
     if (cap >= BIG_BYTES) {
-        np = psup_big_alloc(cap);
+        np = sized_alloc(cap);
         if (np == NULL)
             return -1;
         if (b->len)
             memcpy(np, b->p, b->len);
-        if (b->big)
-            psup_big_free(b->p, b->cap);
-        else
-            free(b->p);
-        b->big = 1;
+        sized_free(b->p, b->cap);
     } else {
         np = realloc(b->p, cap);
         if (np == NULL)
@@ -187,10 +196,7 @@ static int bytes_put(struct bytes *b, const void *p, size_t n)
 
 static void bytes_free(struct bytes *b)
 {
-    if (b->big)
-        psup_big_free(b->p, b->cap);
-    else
-        free(b->p);
+    sized_free(b->p, b->cap);
     memset(b, 0, sizeof *b);
 }
 
@@ -208,7 +214,7 @@ static void *zmem_alloc(void *opaque, size_t n)
     if (n > SIZE_MAX - ZMEM_HDR)
         return NULL;
     size_t total = n + ZMEM_HDR;
-    uint8_t *p = total >= BIG_BYTES ? psup_big_alloc(total) : malloc(total);
+    uint8_t *p = sized_alloc(total);
     if (p == NULL)
         return NULL;
     memcpy(p, &total, sizeof total);
@@ -223,10 +229,7 @@ static void zmem_free(void *opaque, void *q)
     uint8_t *p = (uint8_t *)q - ZMEM_HDR;
     size_t total;
     memcpy(&total, p, sizeof total);
-    if (total >= BIG_BYTES)
-        psup_big_free(p, total);
-    else
-        free(p);
+    sized_free(p, total);
 }
 
 static ZSTD_CCtx *zcctx_new(void)
