@@ -131,6 +131,17 @@ static void read_range(struct kspool *s, uint64_t from, uint64_t n, size_t vlen,
     }
 }
 
+/* A closed spool in dir holding messages 0..99, the first 60 read and acknowledged. */
+static struct kspool_cfg spool_acked_60_of_100(const char *dir)
+{
+    struct kspool_cfg c = scfg(dir);
+    struct kspool *s = open_ok(&c);
+    append_range(s, 0, 100, 100);
+    read_range(s, 0, 60, 100, 1);
+    close_ok(s);
+    return c;
+}
+
 static size_t count_segments(const char *dir)
 {
     char **names;
@@ -157,17 +168,13 @@ TEST(kafka_spool_crc32c_and_ack_file_bytes)
     static const uint8_t ack60[16] = {0x45, 0x4B, 0x41, 0x31, 60,   0,    0,    0,
                                       0,    0,    0,    0,    0x4E, 0x9F, 0xB4, 0xAF};
     const char *dir = t_path("%s/spool", t_tmpdir());
-    struct kspool_cfg c = scfg(dir);
-    struct kspool *s = open_ok(&c);
-    append_range(s, 0, 100, 100);
-    read_range(s, 0, 60, 100, 1);
-    close_ok(s);
+    struct kspool_cfg c = spool_acked_60_of_100(dir);
     size_t len = 0;
     char *got = t_read_file(t_path("%s/ack", dir), &len);
     ASSERT_EQ(len, sizeof ack60);
     ASSERT(memcmp(got, ack60, sizeof ack60) == 0);
     free(got);
-    s = open_ok(&c);
+    struct kspool *s = open_ok(&c);
     ASSERT_EQ_U64(kspool_pending(s), 40);
     read_range(s, 60, 40, 100, 1);
     close_ok(s);
@@ -495,13 +502,9 @@ TEST(kafka_spool_lock_keeps_a_second_opener_out)
 TEST(kafka_spool_bad_ack_file_means_resend_not_loss)
 {
     const char *dir = t_path("%s/spool", t_tmpdir());
-    struct kspool_cfg c = scfg(dir);
-    struct kspool *s = open_ok(&c);
-    append_range(s, 0, 100, 100);
-    read_range(s, 0, 60, 100, 1);
-    close_ok(s);
+    struct kspool_cfg c = spool_acked_60_of_100(dir);
     t_write_file(t_path("%s/ack", dir), "garbage garbage!");
-    s = open_ok(&c);
+    struct kspool *s = open_ok(&c);
     /* Without a trustworthy position, everything still on disk is sent again. */
     ASSERT(kspool_pending(s) >= 40);
     struct kspool_rec r;
