@@ -1,13 +1,18 @@
 /*
  * etl_reader: buffers -> streams -> records in timestamp (or file) order.
  *
- * The file is mapped (or given in memory) and walked buffer by buffer by
- * each buffer's own BufferSize.  Every buffer header becomes a descriptor
- * that is queued on its stream: the processor that filled it, or one stream
- * for header buffers (in file order mode everything is one stream).  Each
- * stream has at most one active buffer: its bytes are the mapping itself or,
- * for compressed buffers, the stream's own inflate buffer, and its next
- * record ("head") is parsed in advance.  A binary heap of active streams
+ * The file is read at offsets (or given in memory) and walked buffer by
+ * buffer by each buffer's own BufferSize.  Every buffer header becomes a
+ * descriptor that is queued on its stream: the processor that filled it, or
+ * one stream for header buffers (in file order mode everything is one
+ * stream).  Each stream has at most one active buffer, held in the stream's
+ * own buffer (read from the file, or inflated for compressed buffers; for
+ * input given in memory, uncompressed buffers are used in place), and its
+ * next record ("head") is parsed in advance.  Resident memory is thus the
+ * active buffers and the queued descriptors, whatever the file's size: the
+ * file is not mapped (handing mapped pages back cost a TLB flush of every
+ * CPU running one of the process's threads, a quarter of the CPU time of a
+ * dump on a 2-CPU machine).  A binary heap of active streams
  * ordered by (head timestamp, buffer ordinal, position) yields the records;
  * the scan runs ahead until `lookahead` descriptors are queued, so a stream
  * whose next buffer lies further on in the file still joins the merge in
@@ -36,9 +41,8 @@
 #define WARN_LOG_MAX 20u
 #define HEADER_STREAM 0x10000u /* above every 16-bit processor index */
 #define MAP_STREAMS_AFTER 8u
-#define RELEASE_GRANULE 0x10000u  /* fault-around window */
-#define RELEASE_BATCH (512u << 10) /* bytes of buffers handed back with one call */
-#define SWEEP_STEP (1u << 20)
+/* Bytes of the first buffer read for the logfile header: a record is at most 64 KiB. */
+#define FIRST_READ_MAX (ETL_BUF_HDR + 0x10000u)
 #define LOOKAHEAD_BYTES (32ull << 20) /* time order: file bytes queued ahead, at most */   /* linear search up to this many streams, then a table */
 
 struct etl_bufdesc {
@@ -64,6 +68,7 @@ struct etl_stream {
     int warned; /* a problem of the current buffer was reported */
     uint8_t *dbuf;
     size_t dcap;
+    size_t dcounted; /* of dcap, counted in the reader's dec_bytes (inflate buffers) */
     int64_t last_raw; /* for records without a timestamp of their own */
     /* Its next record. */
     struct record head;
@@ -73,9 +78,11 @@ struct etl_stream {
 };
 
 struct etl_reader {
-    const uint8_t *base;
-    size_t size;
-    int mapped;
+    const uint8_t *base;       /* input given in memory, or NULL */
+    struct plat_rfile *file;   /* or the file read at offsets */
+    uint64_t size;
+    uint8_t *cbuf;             /* a compressed buffer read from the file */
+    size_t ccap;
     char *name;
     char *logger_name, *logfile_name;
     struct trace_info info;
@@ -90,8 +97,6 @@ struct etl_reader {
     int scan_done;
     uint64_t pending;       /* descriptors queued on streams */
     uint64_t pending_bytes; /* their on-disk size */
-    uint64_t released_upto, sweep_at;
-    uint64_t rel_lo, rel_hi; /* buffer pages waiting to be handed back */
     /* Streams and the merge heap. */
     struct etl_stream **streams;
     size_t nstreams, cstreams;
@@ -368,7 +373,8 @@ static void release_idle_dbufs(struct etl_reader *r, const struct etl_stream *ke
     for (size_t i = 0; i < r->nstreams; i++) {
         struct etl_stream *o = r->streams[i];
         if (o != keep && !o->active && o->dbuf) {
-            r->dec_bytes -= o->dcap;
+            r->dec_bytes -= o->dcounted;
+            o->dcounted = 0;
             mem_free(o->dbuf);
             o->dbuf = NULL;
             o->dcap = 0;
@@ -376,92 +382,64 @@ static void release_idle_dbufs(struct etl_reader *r, const struct etl_stream *ke
     }
 }
 
-/* Make s->dbuf hold need bytes within the reader's budget.  0, ERR_RANGE or ERR_NOMEM. */
-static int ensure_dbuf(struct etl_reader *r, struct etl_stream *s, size_t need)
+/*
+ * Make s->dbuf hold need bytes, within the reader's budget for inflated
+ * buffers when budgeted (a buffer read as it is was checked against the
+ * read cap instead).  0, ERR_RANGE or ERR_NOMEM.
+ */
+static int ensure_dbuf(struct etl_reader *r, struct etl_stream *s, size_t need, int budgeted)
 {
     if (need == 0)
         need = 1; /* never hand the decompressor a NULL buffer */
     if (s->dcap >= need)
         return 0;
     size_t want = (need + 0xFFFFu) & ~(size_t)0xFFFFu;
-    if (r->dec_bytes - s->dcap + want > r->budget) {
+    if (budgeted && r->dec_bytes - s->dcounted + want > r->budget) {
         release_idle_dbufs(r, s);
-        if (r->dec_bytes - s->dcap + want > r->budget) {
+        if (r->dec_bytes - s->dcounted + want > r->budget) {
             want = need;
-            if (r->dec_bytes - s->dcap + want > r->budget)
+            if (r->dec_bytes - s->dcounted + want > r->budget)
                 return ERR_RANGE;
         }
     }
     mem_free(s->dbuf);
-    r->dec_bytes -= s->dcap;
-    s->dcap = 0;
+    r->dec_bytes -= s->dcounted;
+    s->dcap = s->dcounted = 0;
     s->dbuf = mem_alloc(want);
     if (s->dbuf == NULL)
         return ERR_NOMEM;
     s->dcap = want;
-    r->dec_bytes += want;
+    if (budgeted) {
+        s->dcounted = want;
+        r->dec_bytes += want;
+    }
     return 0;
 }
 
 /*
- * Resident memory on large files.  The mapping's pages would stay resident
- * once read, so consumed buffers are handed back: each buffer's own whole
- * pages when it is done, and, every SWEEP_STEP of progress, everything
- * below the lowest offset still needed (active and queued buffers, the scan
- * position).  The sweep also catches partial pages shared by small
- * (compressed) buffers and pages that a fault mapped around the one asked
- * for (Linux fault-around, 64 KiB), hence its RELEASE_GRANULE margin.
+ * *out = the n bytes at file offset off: in place for input given in
+ * memory, else read into *buf (grown to *cap as needed).  0, or ERR_NOMEM /
+ * ERR_IO with eb naming the file and offset.
  */
-/*
- * Every release is a madvise that flushes the TLB of each CPU running one
- * of the process's threads, so adjoining and overlapping releases (mostly
- * buffers queued one after the other) are merged, up to RELEASE_BATCH bytes,
- * and handed back together.
- */
-static void release_flush(struct etl_reader *r)
+static int read_at(struct etl_reader *r, uint64_t off, size_t n, uint8_t **buf, size_t *cap,
+                   const uint8_t **out, struct errbuf *eb)
 {
-    if (r->rel_hi > r->rel_lo)
-        plat_map_release(r->base, r->size, (size_t)r->rel_lo, (size_t)(r->rel_hi - r->rel_lo));
-    r->rel_lo = r->rel_hi = 0;
-}
-
-static void release_buffer_pages(struct etl_reader *r, const struct etl_bufdesc *d)
-{
-    if (!r->mapped || d->size == 0)
-        return;
-    uint64_t lo = d->off, hi = d->off + d->size;
-    if (r->rel_hi > r->rel_lo && lo <= r->rel_hi && hi >= r->rel_lo) {
-        uint64_t nlo = lo < r->rel_lo ? lo : r->rel_lo, nhi = hi > r->rel_hi ? hi : r->rel_hi;
-        if (nhi - nlo <= RELEASE_BATCH) {
-            r->rel_lo = nlo;
-            r->rel_hi = nhi;
-            return;
-        }
+    if (r->base) {
+        *out = r->base + off;
+        return 0;
     }
-    release_flush(r);
-    r->rel_lo = lo;
-    r->rel_hi = hi;
-}
-
-static void sweep_pages(struct etl_reader *r)
-{
-    if (!r->mapped || r->scan_off < r->sweep_at)
-        return;
-    r->sweep_at = r->scan_off + SWEEP_STEP;
-    uint64_t low = r->scan_done ? r->size : r->scan_off;
-    for (size_t i = 0; i < r->nstreams; i++) {
-        const struct etl_stream *s = r->streams[i];
-        if (s->active && s->cur.off < low)
-            low = s->cur.off;
-        else if (s->qlen && s->q[s->qhead].off < low)
-            low = s->q[s->qhead].off;
+    if (*cap < n || *buf == NULL) {
+        size_t want = (n + 0xFFFFu) & ~(size_t)0xFFFFu;
+        uint8_t *nb = mem_alloc(want ? want : 1);
+        if (nb == NULL)
+            return errbuf_set(eb, ERR_NOMEM, "%s: offset 0x%" PRIx64 ": out of memory reading a "
+                              "%zu-byte buffer", r->name, off, n);
+        mem_free(*buf);
+        *buf = nb;
+        *cap = want;
     }
-    release_flush(r);
-    if (low <= r->released_upto)
-        return;
-    uint64_t from = r->released_upto > RELEASE_GRANULE ? r->released_upto - RELEASE_GRANULE : 0;
-    plat_map_release(r->base, r->size, (size_t)from, (size_t)(low - from));
-    r->released_upto = low;
+    *out = *buf;
+    return plat_rfile_read(r->file, off, *buf, n, eb);
 }
 
 /*
@@ -478,8 +456,19 @@ static int stream_activate(struct etl_reader *r, struct etl_stream *s,
     s->len = 0;
     s->data = NULL;
     s->compressed = 0;
-    const uint8_t *b = r->base + d->off;
     uint32_t end = d->end;
+    /*
+     * Read from a file, a buffer is held in memory: one over the cap (real
+     * ones are at most a few MiB) is skipped, whatever memory it would take.
+     */
+    uint64_t read_cap = r->max_buffer > DEFAULT_MAX_BUFFER ? r->max_buffer : DEFAULT_MAX_BUFFER;
+    if (r->file && (uint64_t)d->size - ETL_BUF_HDR > read_cap) {
+        r->st.bad_buffers++;
+        r->st.skipped_bytes += d->size;
+        buffer_warn(r, s, d->off, "BufferSize %" PRIu32 " is over the %" PRIu64 "-byte cap for "
+                    "a buffer; buffer skipped", d->size, read_cap);
+        return 0;
+    }
     if (d->flags & ETL_BUFFLAG_COMPRESSED) {
         s->compressed = 1;
         if (end < ETL_BUF_HDR) {
@@ -498,7 +487,7 @@ static int stream_activate(struct etl_reader *r, struct etl_stream *s,
                         r->max_buffer);
             return 0;
         }
-        int rc = ensure_dbuf(r, s, (size_t)out);
+        int rc = ensure_dbuf(r, s, (size_t)out, 1);
         if (rc == ERR_NOMEM)
             return errbuf_set(eb, ERR_NOMEM, "%s: offset 0x%" PRIx64 ": out of memory inflating "
                               "a %" PRIu64 "-byte buffer", r->name, d->off, out);
@@ -510,9 +499,12 @@ static int stream_activate(struct etl_reader *r, struct etl_stream *s,
                         r->budget);
             return 0;
         }
+        const uint8_t *in = NULL;
+        rc = read_at(r, d->off + ETL_BUF_HDR, d->size - ETL_BUF_HDR, &r->cbuf, &r->ccap, &in, eb);
+        if (rc)
+            return rc;
         size_t n = 0;
-        rc = lz77_decompress(b + ETL_BUF_HDR, d->size - ETL_BUF_HDR, s->dbuf, (size_t)out, &n);
-        release_buffer_pages(r, d);
+        rc = lz77_decompress(in, d->size - ETL_BUF_HDR, s->dbuf, (size_t)out, &n);
         if (rc || n != out) {
             r->st.bad_buffers++;
             r->st.skipped_bytes += d->size;
@@ -540,8 +532,19 @@ static int stream_activate(struct etl_reader *r, struct etl_stream *s,
                         "; reading up to BufferSize", end, d->size);
             end = d->size;
         }
-        s->data = b + ETL_BUF_HDR;
         s->len = end ? end - ETL_BUF_HDR : 0;
+        if (r->base) {
+            s->data = r->base + d->off + ETL_BUF_HDR;
+        } else if (s->len) {
+            int rc = ensure_dbuf(r, s, s->len, 0);
+            if (rc)
+                return errbuf_set(eb, ERR_NOMEM, "%s: offset 0x%" PRIx64 ": out of memory reading "
+                                  "a %" PRIu32 "-byte buffer", r->name, d->off, s->len);
+            rc = plat_rfile_read(r->file, d->off + ETL_BUF_HDR, s->dbuf, s->len, eb);
+            if (rc)
+                return rc;
+            s->data = s->dbuf;
+        }
     }
     return stream_parse_head(r, s);
 }
@@ -561,8 +564,6 @@ static int stream_fill(struct etl_reader *r, struct etl_stream *s, struct errbuf
         int rc = stream_activate(r, s, &d, eb);
         if (rc)
             return rc;
-        if (!s->compressed)
-            release_buffer_pages(r, &s->cur);
     }
     s->active = 0;
     return 0;
@@ -647,7 +648,13 @@ static int scan_one(struct etl_reader *r, struct errbuf *eb)
         warnf(r, off, "%" PRIu64 " trailing bytes after the last buffer skipped", left);
         return 0;
     }
-    const uint8_t *b = r->base + off;
+    uint8_t hdr[ETL_BUF_HDR];
+    const uint8_t *b = r->base ? r->base + off : hdr;
+    if (r->file) {
+        int rc = plat_rfile_read(r->file, off, hdr, sizeof hdr, eb);
+        if (rc)
+            return rc;
+    }
     uint32_t bs = le_r32(b + ETL_BUF_SIZE);
     if (bs < ETL_BUF_HDR) {
         r->st.skipped_bytes += left;
@@ -691,14 +698,6 @@ static int scan_one(struct etl_reader *r, struct errbuf *eb)
         return errbuf_set(eb, ERR_NOMEM, "%s: offset 0x%" PRIx64 ": out of memory", r->name, off);
     r->pending++;
     r->pending_bytes += d.size;
-    /*
-     * A queued buffer is read again only when its stream reaches it: hand
-     * back its pages now (the header page just read and whatever fault-around
-     * mapped with it), so resident memory does not grow with the lookahead
-     * window.  Pointers stay valid; the pages come back from the page cache.
-     */
-    if (s->active)
-        release_buffer_pages(r, &d);
     if (!s->active) {
         int rc = stream_fill(r, s, eb);
         if (rc < 0)
@@ -719,6 +718,9 @@ static int reader_fail(struct etl_reader *r, struct errbuf *eb, int code, uint64
 {
     return errbuf_set(eb, code, "%s: offset 0x%" PRIx64 ": %s", r->name, off, what);
 }
+
+static int read_logfile_header(struct etl_reader *r, const uint8_t *b, size_t have,
+                               struct errbuf *eb);
 
 static int open_common(struct etl_reader *r, const struct etl_options *opt, struct errbuf *eb)
 {
@@ -742,7 +744,22 @@ static int open_common(struct etl_reader *r, const struct etl_options *opt, stru
     if (r->size < ETL_BUF_HDR)
         return reader_fail(r, eb, ERR_FORMAT, 0, "file too short for a buffer header "
                            "(not an .etl file)");
-    const uint8_t *b = r->base;
+    /* The logfile header is the first record of the first buffer. */
+    size_t have = r->size < FIRST_READ_MAX ? (size_t)r->size : FIRST_READ_MAX;
+    uint8_t *first = NULL;
+    size_t fcap = 0;
+    const uint8_t *b = NULL;
+    int rc = read_at(r, 0, have, &first, &fcap, &b, eb);
+    if (rc == 0)
+        rc = read_logfile_header(r, b, have, eb);
+    mem_free(first);
+    return rc;
+}
+
+/* Check the first buffer (have bytes of it at b) and read the logfile header from it. */
+static int read_logfile_header(struct etl_reader *r, const uint8_t *b, size_t have,
+                               struct errbuf *eb)
+{
     uint32_t bs = le_r32(b);
     if (bs < ETL_BUF_HDR)
         return reader_fail(r, eb, ERR_FORMAT, 0, "BufferSize smaller than the buffer header "
@@ -758,6 +775,8 @@ static int open_common(struct etl_reader *r, const struct etl_options *opt, stru
         end = le_r32(b + ETL_BUF_SAVED);
     if (end < ETL_BUF_HDR || end > bs)
         end = bs;
+    if (end > have)
+        end = (uint32_t)have;
     struct record rec;
     uint8_t scratch[ETL_SCRATCH_BYTES];
     uint32_t size = 0;
@@ -832,19 +851,18 @@ int etl_open(const char *path, const struct etl_options *opt, struct etl_reader 
              struct errbuf *eb)
 {
     *out = NULL;
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    int rc = plat_map_file(path, &data, &size, eb);
+    struct plat_rfile *f = NULL;
+    uint64_t size = 0;
+    int rc = plat_rfile_open(path, &f, &size, eb);
     if (rc)
         return rc;
     struct etl_reader *r = reader_new(path);
     if (r == NULL) {
-        plat_unmap(data, size);
+        plat_rfile_close(f);
         return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", path);
     }
-    r->base = data;
+    r->file = f;
     r->size = size;
-    r->mapped = data != NULL;
     rc = open_common(r, opt, eb);
     if (rc) {
         etl_close(r);
@@ -873,12 +891,9 @@ int etl_next(struct etl_reader *r, struct record *rec, struct errbuf *eb)
         s->pos = step > s->len - s->pos ? s->len : s->pos + step;
         int rc = stream_parse_head(r, s);
         if (rc == 0) {
-            if (!s->compressed)
-                release_buffer_pages(r, &s->cur);
             rc = stream_fill(r, s, eb);
             if (rc < 0)
                 return rc;
-            sweep_pages(r);
         }
         if (rc == 1) {
             heap_up(r, s->hidx);
@@ -927,8 +942,8 @@ void etl_close(struct etl_reader *r)
     mem_free(r->streams);
     mem_free(r->stream_map);
     mem_free(r->heap);
-    if (r->mapped)
-        plat_unmap(r->base, r->size); /* releases whatever was pending too */
+    plat_rfile_close(r->file);
+    mem_free(r->cbuf);
     mem_free(r->logger_name);
     mem_free(r->logfile_name);
     mem_free(r->name);

@@ -21,7 +21,8 @@
  * reading, corruption is recoverable: a damaged buffer or record is counted
  * in etl_stats, reported once per buffer (warning callback, or log_warn for
  * the first 20), and reading goes on with the next buffer.  Only running
- * out of memory makes etl_next fail.
+ * out of memory or a failing read (an I/O error, or the file shrank while
+ * being read) makes etl_next fail.
  *
  * Threading: a reader is used by one thread at a time; different readers
  * are independent.
@@ -43,8 +44,9 @@ typedef void (*etl_warn_fn)(void *ctx, const char *msg);
 /* Options; all-zero means the defaults. */
 struct etl_options {
     int file_order;            /* 0 = timestamp order across per-CPU buffers (default), 1 = file order */
-    uint64_t max_buffer_bytes; /* decompressed buffer cap, default 64 MiB; all decompressed buffers
-                                  held at once are capped at 8x this */
+    uint64_t max_buffer_bytes; /* cap on a decompressed buffer (and, for a file, on a buffer read
+                                  from it), default 64 MiB; all such buffers held at once are
+                                  capped at 8x this */
     uint32_t lookahead;        /* time order: buffer headers read ahead, default 1024 */
     etl_warn_fn warn;          /* NULL = log_warn (first 20 per reader, then a summary at close) */
     void *warn_ctx;
@@ -64,9 +66,9 @@ struct etl_stats {
 };
 
 /*
- * Open an .etl file (memory-mapped).  opt may be NULL.  On success *out is
- * owned by the caller (etl_close).  Errors: ERR_NOTFOUND / ERR_IO (cannot
- * open or map), ERR_FORMAT (not an .etl file, damaged logfile header,
+ * Open an .etl file (read at offsets, not mapped).  opt may be NULL.  On
+ * success *out is owned by the caller (etl_close).  Errors: ERR_NOTFOUND /
+ * ERR_IO (cannot open, not a regular file), ERR_FORMAT (not an .etl file, damaged logfile header,
  * unusable clock), ERR_NOMEM; eb holds "path: offset 0x...: what".
  */
 int etl_open(const char *path, const struct etl_options *opt, struct etl_reader **out,
@@ -91,7 +93,7 @@ const char *etl_logfile_name(const struct etl_reader *r);
 /*
  * Next record.  Returns 1 with *rec filled (its pointers valid until the
  * next etl_next or etl_close), 0 at the end, or a negative ERR_* with eb
- * set ("name: offset 0x...: what") on a fatal error (out of memory).
+ * set ("name: offset 0x...: what") on a fatal error (ERR_NOMEM, ERR_IO).
  * rec->seq counts returned records from 0; rec->offset is the record's file
  * offset, or for records of compressed buffers the buffer's file offset.
  */

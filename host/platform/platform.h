@@ -118,12 +118,24 @@ FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb);
 int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb);
 void plat_unmap(const uint8_t *data, size_t size);
 /*
- * Hint that bytes [off, off+len) of a mapping made by plat_map_file will not
- * be read again soon, so their pages may leave the process's resident set
- * (they are read from the file again if touched, so pointers stay usable).
- * Only whole pages inside the range are affected.  Best effort, no error.
+ * A file read at offsets (the .etl reader): no mapping, so the process's
+ * resident memory is what the caller's buffers take, whatever the file's
+ * size, and nothing has to be handed back (on Linux handing back mapped
+ * pages cost a TLB flush of every CPU running one of the process's threads).
+ *
+ * plat_rfile_open: *f owned by the caller (plat_rfile_close); *size the
+ * file's size.  ERR_NOTFOUND, ERR_IO (not a regular file, no access) with eb
+ * naming the file.
+ * plat_rfile_read: exactly len bytes at off into buf.  ERR_IO with eb naming
+ * the file and offset on a read error or when the file ends early (it
+ * shrank while being read).
+ * Threading: one rfile is used by one thread at a time.
  */
-void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len);
+struct plat_rfile;
+int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, struct errbuf *eb);
+int plat_rfile_read(struct plat_rfile *f, uint64_t off, void *buf, size_t len, struct errbuf *eb);
+/* Close f; NULL is ignored. */
+void plat_rfile_close(struct plat_rfile *f);
 
 /*
  * Memory for big blocks that live long and are used densely (the event and

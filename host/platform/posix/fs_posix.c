@@ -228,19 +228,76 @@ void plat_unmap(const uint8_t *data, size_t size)
         munmap((void *)(uintptr_t)data, size);
 }
 
-void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len)
+struct plat_rfile {
+    int fd;
+    char *path;
+};
+
+int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, struct errbuf *eb)
 {
-    if (data == NULL || off >= size)
+    *f = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errbuf_set(eb, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path,
+                          strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return errbuf_set(eb, ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
+    }
+    struct plat_rfile *rf = mem_alloc(sizeof *rf);
+    char *p = mem_strdup(path);
+    if (rf == NULL || p == NULL) {
+        mem_free(rf);
+        mem_free(p);
+        close(fd);
+        return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", path);
+    }
+#if defined(POSIX_FADV_SEQUENTIAL)
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* bigger read-ahead; a hint only */
+#endif
+    rf->fd = fd;
+    rf->path = p;
+    *f = rf;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int plat_rfile_read(struct plat_rfile *f, uint64_t off, void *buf, size_t len, struct errbuf *eb)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        size_t want = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
+        ssize_t n = pread(f->fd, p, want, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errbuf_set(eb, ERR_IO, "%s: offset 0x%llx: read error: %s", f->path,
+                              (unsigned long long)off, strerror(errno));
+        }
+        if (n == 0)
+            return errbuf_set(eb, ERR_IO, "%s: offset 0x%llx: the file ended early (it "
+                              "shrank while being read)", f->path, (unsigned long long)off);
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void plat_rfile_close(struct plat_rfile *f)
+{
+    if (f == NULL)
         return;
-    if (len > size - off)
-        len = size - off;
-    long p = sysconf(_SC_PAGESIZE);
-    size_t page = p > 0 ? (size_t)p : 4096;
-    uintptr_t lo = ((uintptr_t)data + off + page - 1) & ~(uintptr_t)(page - 1);
-    uintptr_t hi = ((uintptr_t)data + off + len) & ~(uintptr_t)(page - 1);
-    /* A private read-only file mapping has no dirty pages: dropping them loses nothing. */
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    close(f->fd);
+    mem_free(f->path);
+    mem_free(f);
 }
 
 int plat_abspath(const char *path, char *out, size_t cap)

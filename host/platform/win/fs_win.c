@@ -319,20 +319,84 @@ void plat_unmap(const uint8_t *data, size_t size)
         UnmapViewOfFile(data);
 }
 
-void plat_map_release(const uint8_t *data, size_t size, size_t off, size_t len)
+struct plat_rfile {
+    HANDLE h;
+    char *path;
+};
+
+int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, struct errbuf *eb)
 {
-    if (data == NULL || off >= size)
+    *f = NULL;
+    *size = 0;
+    char text[256];
+    struct win_wpath wp;
+    wchar_t *w = win_wpath(&wp, path);
+    if (w == NULL)
+        return errbuf_set(eb, ERR_NOMEM, "out of memory");
+    /* Others may go on writing, renaming or deleting it (an .etl being recorded). */
+    HANDLE fh = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                            NULL, OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+    DWORD e = GetLastError();
+    win_wpath_free(&wp);
+    if (fh == INVALID_HANDLE_VALUE)
+        return errbuf_set(eb, (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO,
+                          "%s: %s", path, win_error_text(e, text, sizeof text));
+    LARGE_INTEGER sz;
+    if (GetFileType(fh) != FILE_TYPE_DISK || !GetFileSizeEx(fh, &sz)) {
+        e = GetLastError();
+        CloseHandle(fh);
+        return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
+    }
+    struct plat_rfile *rf = mem_alloc(sizeof *rf);
+    char *p = mem_strdup(path);
+    if (rf == NULL || p == NULL) {
+        mem_free(rf);
+        mem_free(p);
+        CloseHandle(fh);
+        return errbuf_set(eb, ERR_NOMEM, "%s: out of memory", path);
+    }
+    rf->h = fh;
+    rf->path = p;
+    *f = rf;
+    *size = (uint64_t)sz.QuadPart;
+    return 0;
+}
+
+int plat_rfile_read(struct plat_rfile *f, uint64_t off, void *buf, size_t len, struct errbuf *eb)
+{
+    uint8_t *p = buf;
+    char text[256];
+    while (len > 0) {
+        DWORD want = len > ((size_t)1 << 30) ? (DWORD)1 << 30 : (DWORD)len;
+        OVERLAPPED ov;
+        memset(&ov, 0, sizeof ov);
+        ov.Offset = (DWORD)off;
+        ov.OffsetHigh = (DWORD)(off >> 32);
+        DWORD got = 0;
+        if (!ReadFile(f->h, p, want, &got, &ov)) {
+            DWORD e = GetLastError();
+            if (e != ERROR_HANDLE_EOF)
+                return errbuf_set(eb, ERR_IO, "%s: offset 0x%llx: read error: %s", f->path,
+                                  (unsigned long long)off, win_error_text(e, text, sizeof text));
+            got = 0;
+        }
+        if (got == 0)
+            return errbuf_set(eb, ERR_IO, "%s: offset 0x%llx: the file ended early (it "
+                              "shrank while being read)", f->path, (unsigned long long)off);
+        p += got;
+        off += got;
+        len -= got;
+    }
+    return 0;
+}
+
+void plat_rfile_close(struct plat_rfile *f)
+{
+    if (f == NULL)
         return;
-    if (len > size - off)
-        len = size - off;
-    SYSTEM_INFO si;
-    GetSystemInfo(&si);
-    uintptr_t page = si.dwPageSize ? si.dwPageSize : 4096;
-    uintptr_t lo = ((uintptr_t)data + off + page - 1) & ~(page - 1);
-    uintptr_t hi = ((uintptr_t)data + off + len) & ~(page - 1);
-    /* Unlocking pages that are not locked removes them from the working set. */
-    if (hi > lo)
-        VirtualUnlock((void *)lo, hi - lo);
+    CloseHandle(f->h);
+    mem_free(f->path);
+    mem_free(f);
 }
 
 int plat_abspath(const char *path, char *out, size_t cap)
