@@ -72,6 +72,18 @@ int psup_fsize(psup_file *f, uint64_t *size);
 int psup_path_size(const char *path, uint64_t *size);
 /* Cut the file to 'size' bytes; the next (non-append) write goes there. */
 int psup_truncate(psup_file *f, uint64_t size);
+/*
+ * Reserve disk space for bytes [from, from+len) of a file being appended to,
+ * without changing its size (Linux: fallocate with FALLOC_FL_KEEP_SIZE; on
+ * other systems nothing is done).  Appends into reserved space skip the file
+ * system's per-block allocation work (ext4: about 40 % of the kernel time of
+ * a buffered write).  Best effort: 0, or an error number the caller may
+ * ignore (the file system cannot reserve).  Space still reserved past the end
+ * when the file is closed stays allocated until the file is cut: psup_truncate
+ * to its size releases it.  In psup_reserve_posix.c / psup_reserve_win.c (its
+ * own file: fallocate needs _GNU_SOURCE, which would change strerror_r here).
+ */
+int psup_reserve(psup_file *f, uint64_t from, uint64_t len);
 /* Make data (and size) durable.  Files that cannot be synced (pipes, devices) give 0. */
 int psup_sync(psup_file *f);
 /* Make a directory's entries (renames, creations) durable; best effort. */

@@ -4,6 +4,11 @@
  * (a full device, a file size limit), rotation by size and age, retention,
  * zstd of rotated files, restart behaviour and throughput.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* fallocate */
+#include <fcntl.h>
+#include <sys/stat.h>
+#endif
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -451,6 +456,9 @@ TEST(plugin_file_settings_errors)
         {"{\"path\":\"/tmp/x.jsonl\",\"keep\":-1}", "keep: expected 0 (keep all) to 1000000, got -1"},
         {"{\"path\":\"/tmp/x.jsonl\",\"compress_level\":99}",
          "compress_level: expected -131072..-1 or 1..22, got 99"},
+        {"{\"path\":\"/tmp/x.jsonl\",\"preallocate\":\"lots\"}",
+         "preallocate: cannot read \"lots\" (expected a number with an optional unit, like "
+         "\"16M\")"},
         {"{\"path\":\"/tmp/x.jsonl\",\"rotate\":5}", "unknown setting \"rotate\""},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -468,6 +476,80 @@ TEST(plugin_file_settings_errors)
         ASSERT_STREQ(err, cases[k].msg);
         fh_free(&fh);
     }
+}
+
+#if defined(__linux__)
+/* Bytes the file system has allocated to path. */
+static uint64_t allocated(const char *path)
+{
+    struct stat st;
+    ASSERT_MSG(stat(path, &st) == 0, "cannot stat %s", path);
+    return (uint64_t)st.st_blocks * 512u;
+}
+
+/* 1 when the file system under dir can reserve space past a file's end. */
+static int can_reserve(const char *dir)
+{
+    const char *probe = t_path("%s/reserve-probe", dir);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT(fd >= 0);
+    int ok = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+    close(fd);
+    unlink(probe);
+    return ok;
+}
+#endif
+
+/*
+ * preallocate: the same lines as without it; while open (Linux) the file's
+ * space is reserved ahead with its size unchanged, and closed or rotated
+ * files keep no reserved space past their end.
+ */
+TEST(plugin_file_preallocate_reserves_and_releases)
+{
+    struct fake_host fh;
+    fh_init(&fh, "file");
+    const char *dir = t_tmpdir();
+    const char *path = t_path("%s/pre.jsonl", dir);
+    void *s = make_sink(&fh, t_path("{\"path\":\"%s\",\"preallocate\":\"1M\","
+                                    "\"rotate_bytes\":\"300K\",\"keep\":0}", path));
+    /* 200-byte lines: 1536 of them per rotated file, 4000 lines = two rotations. */
+    struct evs e = make_events(4000, 1, 200);
+    write_all(&fh, s, &e, 500);
+    ASSERT_EQ(fh_counter(&fh, "rotations"), 2);
+#if defined(__linux__)
+    if (can_reserve(dir)) {
+        size_t len;
+        char *text = read_file(path, &len);
+        ASSERT_EQ(len, 4000 * 200 - 2 * 1536 * 200);
+        ASSERT_MSG(allocated(path) >= (1u << 20), "live file: %llu bytes allocated",
+                   (unsigned long long)allocated(path));
+        mem_free(text);
+    } else {
+        printf("  the file system under %s cannot reserve space: only the lines are checked\n",
+               dir);
+    }
+#endif
+    close_sink(&fh, s);
+    char names[8][128];
+    size_t n = list(dir, "pre-", names, 8);
+    ASSERT_EQ(n, 2);
+    uint32_t next = 1;
+    for (size_t k = 0; k <= n; k++) {
+        const char *f = k < n ? t_path("%s/%s", dir, names[k]) : path;
+        size_t len;
+        char *text = read_file(f, &len);
+        check_lines(text, len, &next);
+#if defined(__linux__)
+        /* Whole 4 KiB blocks of the data, no more (a reservation left would be 1 MiB). */
+        ASSERT_MSG(allocated(f) <= ((len + 4095) & ~(size_t)4095) + 65536,
+                   "%s: %zu bytes hold %llu allocated", f, len, (unsigned long long)allocated(f));
+#endif
+        mem_free(text);
+    }
+    ASSERT_EQ(next, 4001);
+    free_events(&e);
+    fh_free(&fh);
 }
 
 /*
