@@ -74,8 +74,8 @@ int psup_path_size(const char *path, uint64_t *size);
 int psup_truncate(psup_file *f, uint64_t size);
 /*
  * Reserve disk space for bytes [from, from+len) of a file being appended to,
- * without changing its size (Linux: fallocate with FALLOC_FL_KEEP_SIZE; on
- * other systems nothing is done).  Appends into reserved space skip the file
+ * without changing its size (Linux: fallocate with FALLOC_FL_KEEP_SIZE; other
+ * systems return ENOSYS / ERROR_NOT_SUPPORTED and do nothing).  Appends into reserved space skip the file
  * system's per-block allocation work (ext4: about 40 % of the kernel time of
  * a buffered write).  Best effort: 0, or an error number the caller may
  * ignore (the file system cannot reserve).  Space still reserved past the end

@@ -22,11 +22,12 @@ int psup_reserve(psup_file *f, uint64_t from, uint64_t len)
         return EINVAL;
     if (fallocate((int)f->h, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)len) != 0)
         return errno;
+    return 0;
 #else
     (void)f;
     (void)from;
     (void)len;
+    return ENOSYS;
 #endif
-    return 0;
 }
 #endif

@@ -1,9 +1,10 @@
 /*
- * psup_reserve on Windows (see psup_os.h): nothing is reserved; NTFS
- * allocates as a file grows.
+ * psup_reserve on Windows (see psup_os.h): not done (NTFS allocates as a
+ * file grows); ERROR_NOT_SUPPORTED, so the caller stops asking.
  */
 #if defined(_WIN32)
 #include <stdint.h>
+#include <windows.h>
 
 #include "psup_os.h"
 
@@ -12,6 +13,6 @@ int psup_reserve(psup_file *f, uint64_t from, uint64_t len)
     (void)f;
     (void)from;
     (void)len;
-    return 0;
+    return ERROR_NOT_SUPPORTED;
 }
 #endif
