@@ -18,6 +18,7 @@
 #include "core/text.h"
 #include "event/event.h"
 #include "event/event_access.h"
+#include "schema/schema.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 static uint64_t rnd(void)
@@ -333,6 +334,102 @@ TEST(event_header_variants_and_record_stage)
     line = render(ev);
     ASSERT_CONTAINS(line, "{\"timestamp\":-1,");
     json_decref(parse(line, strlen(line)));
+    fx_free(&f);
+}
+
+/* The header members must follow each field, also when the writer has seen the rest before. */
+static void check_header(struct event *ev, const char *provider)
+{
+    const char *line = render(ev);
+    json_t *j = parse(line, strlen(line));
+    const etwhost_event_header *h = &ev->hdr;
+    json_t *pv = json_object_get(j, "provider");
+    if (provider == NULL)
+        ASSERT_MSG(json_is_null(pv), "provider not null: %s", line);
+    else
+        ASSERT_STREQ(json_string_value(pv), provider);
+    char g[40];
+    snprintf(g, sizeof g, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", h->provider_guid.data1,
+             h->provider_guid.data2, h->provider_guid.data3, h->provider_guid.data4[0],
+             h->provider_guid.data4[1], h->provider_guid.data4[2], h->provider_guid.data4[3],
+             h->provider_guid.data4[4], h->provider_guid.data4[5], h->provider_guid.data4[6],
+             h->provider_guid.data4[7]);
+    ASSERT_STREQ(json_string_value(json_object_get(j, "provider_guid")), g);
+    ASSERT_EQ((uint64_t)json_number_value(json_object_get(j, "event_id")), h->event_id);
+    ASSERT_EQ((uint64_t)json_number_value(json_object_get(j, "version")), h->version);
+    ASSERT_EQ((uint64_t)json_number_value(json_object_get(j, "level")), h->level);
+    ASSERT_EQ((uint64_t)json_number_value(json_object_get(j, "opcode")), h->opcode);
+    ASSERT_EQ((uint64_t)json_number_value(json_object_get(j, "task")), h->task);
+    ASSERT_EQ((uint64_t)json_number_value(json_object_get(j, "channel")), h->channel);
+    char kw[24];
+    snprintf(kw, sizeof kw, "0x%llx", (unsigned long long)h->keywords);
+    ASSERT_STREQ(json_string_value(json_object_get(j, "keywords")), kw);
+    json_decref(j);
+}
+
+TEST(event_json_header_follows_each_field)
+{
+    const uint8_t payload[] = {1, 2, 3};
+    struct fx f;
+    fx_init(&f, payload, sizeof payload);
+    struct event *ev = &f.ev;
+    etwhost_event_header *h = &ev->hdr;
+    static const char long_name[] = "A-Provider-Name-That-Is-Longer-Than-Sixty-Four-Characters-In-All-Of-It";
+    static const char *const names[] = {"Microsoft-Windows-PowerShell", "Other", "Quote\"Name",
+                                        long_name, "", "Microsoft-Windows-PowerShell"};
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            h->provider_name = names[k];
+            check_header(ev, names[k][0] ? names[k] : NULL);
+        }
+        h->provider_name = "Microsoft-Windows-PowerShell";
+        for (int field = 0; field < 8; field++) {
+            etwhost_event_header saved = *h;
+            switch (field) {
+            case 0: h->provider_guid.data4[7] ^= 0x10; break;
+            case 1: h->event_id++; break;
+            case 2: h->version++; break;
+            case 3: h->level++; break;
+            case 4: h->opcode++; break;
+            case 5: h->task++; break;
+            case 6: h->keywords ^= 0x100000000ull; break;
+            default: h->channel++; break;
+            }
+            check_header(ev, "Microsoft-Windows-PowerShell");
+            *h = saved;
+            check_header(ev, "Microsoft-Windows-PowerShell");
+        }
+    }
+    /*
+     * One field at a time through more values than the writer keeps texts
+     * for (everything else the same), so values meet in the same place and
+     * only that field tells them apart; names of one length likewise.
+     */
+    etwhost_event_header saved = *h;
+    /* Provider names are reused as text when they are the schema's own (known to need no escaping). */
+    static struct schema sc[2];
+    for (int k = 0; k < 2; k++) {
+        sc[k].provider_name = k ? "Provider-B" : "Provider-A";
+        sc[k].hname_len[0] = 10;
+        sc[k].hname_plain = 1;
+    }
+    for (int field = 0; field < 5; field++) {
+        for (uint32_t v = 0; v < 300; v++) {
+            *h = saved;
+            ev->schema = &sc[0];
+            switch (field) {
+            case 0: h->event_id = (uint16_t)v; break;
+            case 1: h->keywords = (uint64_t)v << 33 | v; break;
+            case 2: h->provider_guid.data1 = v * 0x01000193u; break;
+            case 3: h->task = (uint16_t)v; h->opcode = (uint8_t)(v >> 2); break;
+            default: ev->schema = &sc[v % 2]; break;
+            }
+            h->provider_name = ev->schema->provider_name;
+            check_header(ev, h->provider_name);
+        }
+    }
+    ev->schema = NULL;
+    *h = saved;
     fx_free(&f);
 }
 
