@@ -870,7 +870,7 @@ int decode_lookup(struct decoder *d, const struct record *rec, struct event *ev)
         ev->schema = s;
         set_names(ev, s);
     }
-    event_set_error_mem(ev, DECODE_NOT_DECODED_TEXT, sizeof DECODE_NOT_DECODED_TEXT - 1);
+    event_set_error_static(ev, DECODE_NOT_DECODED_TEXT);
     ev->hdr.decode_status = ETWHOST_DECODE_NONE;
     return string_only || (s != NULL && s->error == NULL);
 }

@@ -186,6 +186,11 @@ void event_set_error_mem(struct event *ev, const char *msg, size_t len)
     set_error_text(ev, copy ? copy : "decode error (out of memory for its message)");
 }
 
+void event_set_error_static(struct event *ev, const char *msg)
+{
+    set_error_text(ev, msg);
+}
+
 void event_finish_decode(struct event *ev)
 {
     ev->depth = 0;

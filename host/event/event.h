@@ -154,6 +154,8 @@ void event_set_error(struct event *ev, const char *fmt, ...)
 void event_set_error_str(struct event *ev, const char *msg);
 /* event_set_error_str for the len bytes at msg (no NUL needed; at most 511 are kept). */
 void event_set_error_mem(struct event *ev, const char *msg, size_t len);
+/* The same for a message with static storage (a string literal): kept, not copied. */
+void event_set_error_static(struct event *ev, const char *msg);
 
 /*
  * Mark decoding as finished: decode_status becomes FULL unless an error was
