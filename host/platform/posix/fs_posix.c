@@ -190,10 +190,9 @@ FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb)
     return f;
 }
 
-int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb)
+/* Open path read-only, and only if it is a regular file: *fd and its *size.  As plat_map_file. */
+static int open_regular(const char *path, int *fd_out, uint64_t *size, struct errbuf *eb)
 {
-    *data = NULL;
-    *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errbuf_set(eb, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path,
@@ -208,17 +207,31 @@ int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct e
         close(fd);
         return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
     }
-    if (st.st_size == 0) {
+    *fd_out = fd;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb)
+{
+    *data = NULL;
+    *size = 0;
+    int fd;
+    uint64_t n;
+    int rc = open_regular(path, &fd, &n, eb);
+    if (rc)
+        return rc;
+    if (n == 0) {
         close(fd);
         return 0;
     }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *p = mmap(NULL, (size_t)n, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
     if (p == MAP_FAILED)
         return errbuf_set(eb, ERR_IO, "%s: cannot map: %s", path, strerror(e));
     *data = p;
-    *size = (size_t)st.st_size;
+    *size = (size_t)n;
     return 0;
 }
 
@@ -237,20 +250,11 @@ int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, str
 {
     *f = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errbuf_set(eb, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path,
-                          strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return errbuf_set(eb, ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
-    }
+    int fd;
+    uint64_t n;
+    int rc = open_regular(path, &fd, &n, eb);
+    if (rc)
+        return rc;
     struct plat_rfile *rf = mem_alloc(sizeof *rf);
     char *p = mem_strdup(path);
     if (rf == NULL || p == NULL) {
@@ -265,7 +269,7 @@ int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, str
     rf->fd = fd;
     rf->path = p;
     *f = rf;
-    *size = (uint64_t)st.st_size;
+    *size = n;
     return 0;
 }
 

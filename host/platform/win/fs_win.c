@@ -271,34 +271,59 @@ FILE *plat_fopen(const char *path, const char *mode, struct errbuf *eb)
     return f;
 }
 
-int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb)
+/*
+ * Open path for reading, letting others go on writing, renaming or deleting
+ * it (an .etl being recorded): *h and its *size.  With disk_only, anything
+ * but a disk file (a pipe, a console) fails as "not a regular file".
+ */
+static int open_shared_read(const char *path, DWORD flags, int disk_only, HANDLE *h,
+                            uint64_t *size, struct errbuf *eb)
 {
-    *data = NULL;
-    *size = 0;
     char text[256];
     struct win_wpath wp;
     wchar_t *w = win_wpath(&wp, path);
     if (w == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
     HANDLE fh = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                            NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+                            NULL, OPEN_EXISTING, flags, NULL);
     DWORD e = GetLastError();
     win_wpath_free(&wp);
     if (fh == INVALID_HANDLE_VALUE)
         return errbuf_set(eb, (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO,
                           "%s: %s", path, win_error_text(e, text, sizeof text));
+    if (disk_only && GetFileType(fh) != FILE_TYPE_DISK) {
+        CloseHandle(fh);
+        return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
+    }
     LARGE_INTEGER sz;
     if (!GetFileSizeEx(fh, &sz)) {
         e = GetLastError();
         CloseHandle(fh);
+        if (disk_only)
+            return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
         return errbuf_set(eb, ERR_IO, "%s: %s", path, win_error_text(e, text, sizeof text));
     }
-    if (sz.QuadPart == 0) {
+    *h = fh;
+    *size = (uint64_t)sz.QuadPart;
+    return 0;
+}
+
+int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct errbuf *eb)
+{
+    *data = NULL;
+    *size = 0;
+    char text[256];
+    HANDLE fh;
+    uint64_t n;
+    int rc = open_shared_read(path, FILE_ATTRIBUTE_NORMAL, 0, &fh, &n, eb);
+    if (rc)
+        return rc;
+    if (n == 0) {
         CloseHandle(fh);
         return 0;
     }
     HANDLE mh = CreateFileMappingW(fh, NULL, PAGE_READONLY, 0, 0, NULL);
-    e = GetLastError();
+    DWORD e = GetLastError();
     CloseHandle(fh);
     if (mh == NULL)
         return errbuf_set(eb, ERR_IO, "%s: cannot map: %s", path, win_error_text(e, text, sizeof text));
@@ -308,7 +333,7 @@ int plat_map_file(const char *path, const uint8_t **data, size_t *size, struct e
     if (p == NULL)
         return errbuf_set(eb, ERR_IO, "%s: cannot map: %s", path, win_error_text(e, text, sizeof text));
     *data = p;
-    *size = (size_t)sz.QuadPart;
+    *size = (size_t)n;
     return 0;
 }
 
@@ -328,25 +353,11 @@ int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, str
 {
     *f = NULL;
     *size = 0;
-    char text[256];
-    struct win_wpath wp;
-    wchar_t *w = win_wpath(&wp, path);
-    if (w == NULL)
-        return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    /* Others may go on writing, renaming or deleting it (an .etl being recorded). */
-    HANDLE fh = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                            NULL, OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN, NULL);
-    DWORD e = GetLastError();
-    win_wpath_free(&wp);
-    if (fh == INVALID_HANDLE_VALUE)
-        return errbuf_set(eb, (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) ? ERR_NOTFOUND : ERR_IO,
-                          "%s: %s", path, win_error_text(e, text, sizeof text));
-    LARGE_INTEGER sz;
-    if (GetFileType(fh) != FILE_TYPE_DISK || !GetFileSizeEx(fh, &sz)) {
-        e = GetLastError();
-        CloseHandle(fh);
-        return errbuf_set(eb, ERR_IO, "%s: not a regular file", path);
-    }
+    HANDLE fh;
+    uint64_t n;
+    int rc = open_shared_read(path, FILE_FLAG_SEQUENTIAL_SCAN, 1, &fh, &n, eb);
+    if (rc)
+        return rc;
     struct plat_rfile *rf = mem_alloc(sizeof *rf);
     char *p = mem_strdup(path);
     if (rf == NULL || p == NULL) {
@@ -358,7 +369,7 @@ int plat_rfile_open(const char *path, struct plat_rfile **f, uint64_t *size, str
     rf->h = fh;
     rf->path = p;
     *f = rf;
-    *size = (uint64_t)sz.QuadPart;
+    *size = n;
     return 0;
 }
 
