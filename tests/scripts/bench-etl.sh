@@ -101,10 +101,8 @@ for f in "$corpus"/*.etl; do
     rm -f "$rep"
     "$B/tools/etlgen" --repeat "$f" --target-bytes 134217728 -o "$rep" >/dev/null || continue
     n=$("$B/etwhost" dump "$rep" 2>&1 >/dev/null | sed -n 's/^etwhost: \([0-9]*\) events.*/\1/p')
-    RUNS_SAVED=$RUNS; RUNS=2
-    read -r _ sdc < <(best_of "$B/etwhost" dump -q "$rep")
-    read -r _ sjc < <(best_of "$B/etwhost" convert -q "$rep" -o @OUT@)
-    RUNS=$RUNS_SAVED
+    read -r _ sdc < <(RUNS=2 best_of "$B/etwhost" dump -q "$rep")
+    read -r _ sjc < <(RUNS=2 best_of "$B/etwhost" convert -q "$rep" -o @OUT@)
     printf "    %-32s %9s events | dump %10s ev/cpu-s | convert %10s ev/cpu-s\n" "${name#perfview__}" \
         "$n" "$(rate "$n" "$sdc")" "$(rate "$n" "$sjc")"
     S_EV=$((S_EV + n))
