@@ -34,6 +34,9 @@ DEFS    := -D_FILE_OFFSET_BITS=64 -DETWHOST_VERSION=\"$(VERSION)\"
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
+ifeq ($(SAN),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+endif
 CFLAGS  ?=
 CFLAGS  += $(CSTD) $(OPT) -g $(WARN) $(DEFS) $(SANFLAGS) -pthread
 CPPFLAGS += -Isdk/include -Ihost

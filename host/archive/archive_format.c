@@ -5,6 +5,7 @@
  */
 #include "archive_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/mem.h"
@@ -181,13 +182,107 @@ int ar_block_meta_parse(const struct ar_frame *f, struct ar_block_meta *m, const
     }
     m->nschemas = le_r16(p + off);
     off += 2;
-    if ((len - off) != (uint64_t)m->nschemas * 8 + 4) {
+    uint64_t tail = m->major >= 3 ? 8 : 4; /* template count (and segment count) */
+    if ((len - off) < (uint64_t)m->nschemas * 8 + tail ||
+        (m->major < 3 && (len - off) != (uint64_t)m->nschemas * 8 + tail)) {
         *why = "block schema table size mismatch";
         return ERR_FORMAT;
     }
     m->schema_ids = p + off;
-    m->ntemplates = le_r32(p + off + (uint64_t)m->nschemas * 8);
+    off += (uint64_t)m->nschemas * 8;
+    m->ntemplates = le_r32(p + off);
+    m->nsegs = 0;
+    m->segs = NULL;
+    if (m->major < 3)
+        return 0;
+    m->nsegs = le_r32(p + off + 4);
+    off += 8;
+    if (len - off != (uint64_t)m->nsegs * 4) {
+        *why = "block segment table size mismatch";
+        return ERR_FORMAT;
+    }
+    m->segs = p + off;
+    uint64_t sum = 0;
+    for (uint32_t k = 0; k < m->nsegs; k++) {
+        uint32_t c = le_r32(m->segs + 4 * (uint64_t)k);
+        if (c == 0) {
+            *why = "block segment with no records";
+            return ERR_FORMAT;
+        }
+        sum += c;
+    }
+    if (sum != f->count) {
+        *why = "block segments do not add up to its record count";
+        return ERR_FORMAT;
+    }
     return 0;
+}
+
+/* Scratch for nt templates (format 3).  0 or ERR_NOMEM with why. */
+static int segs_reserve(struct ar_segs *sg, uint64_t nt, const char **why)
+{
+    if (sg->cap >= nt)
+        return 0;
+    mem_free(sg->len);
+    mem_free(sg->list);
+    mem_free(sg->seen);
+    sg->len = mem_calloc((size_t)nt, sizeof *sg->len);
+    sg->list = mem_alloc((size_t)nt * sizeof *sg->list);
+    sg->seen = mem_calloc((size_t)nt, 1);
+    if (sg->len == NULL || sg->list == NULL || sg->seen == NULL) {
+        mem_free(sg->len);
+        mem_free(sg->list);
+        mem_free(sg->seen);
+        memset(sg, 0, sizeof *sg);
+        *why = "out of memory";
+        return ERR_NOMEM;
+    }
+    sg->cap = (size_t)nt;
+    sg->nlist = 0;
+    return 0;
+}
+
+static void segs_free(struct ar_segs *sg)
+{
+    mem_free(sg->len);
+    mem_free(sg->list);
+    mem_free(sg->seen);
+    memset(sg, 0, sizeof *sg);
+}
+
+/* One record of the segment being placed: its template (checked < cap) and payload bytes. */
+static inline void segs_add(struct ar_segs *sg, uint32_t t, uint32_t dl)
+{
+    if (!sg->seen[t]) {
+        sg->seen[t] = 1;
+        sg->list[sg->nlist++] = t;
+    }
+    sg->len[t] += dl;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Place the segment's payloads from pos on: each of its templates, in
+ * template order, starts where the previous ends (tcur[2t + 1]).  Returns
+ * where the next segment starts; the scratch is empty again.
+ */
+static uint64_t segs_place(struct ar_segs *sg, uint64_t *tcur, uint64_t pos)
+{
+    qsort(sg->list, sg->nlist, sizeof *sg->list, cmp_u32);
+    for (uint32_t k = 0; k < sg->nlist; k++) {
+        uint32_t t = sg->list[k];
+        tcur[2 * (uint64_t)t + 1] = pos;
+        pos += sg->len[t];
+        sg->len[t] = 0;
+        sg->seen[t] = 0;
+    }
+    sg->nlist = 0;
+    return pos;
 }
 
 static int ensure(void *pp, size_t *cap, size_t n, const char **why)
@@ -291,8 +386,21 @@ int ar_block_decode(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fr
     uint64_t pos;
     if (template_offsets(b->tcur, nt, tl + n * AR_SLIM, xl, raw, &pos, why))
         return ERR_FORMAT;
+    uint64_t dpos = b->tcur[1]; /* the payloads start with template 0's */
+    size_t seg_end = 0;
+    uint32_t seg = 0;
+    if (m->major >= 3 && (rc = segs_reserve(&b->sg, nt, why)))
+        return rc;
     uint64_t ts = 0, rts = 0, xo = pos;
     for (size_t i = 0; i < n; i++) {
+        if (m->major >= 3 && i == seg_end) {
+            /* Format 3: the next segment's payloads, by template in template order. */
+            seg_end = i + le_r32(m->segs + 4 * (uint64_t)seg++);
+            for (size_t k = i; k < seg_end; k++)
+                segs_add(&b->sg, le_r32(b->slim + k * AR_SLIM),
+                         le_r32(b->slim + k * AR_SLIM + 72));
+            dpos = segs_place(&b->sg, b->tcur, dpos);
+        }
         const uint8_t *sr = b->slim + i * AR_SLIM;
         uint32_t t = le_r32(sr);
         uint8_t *r = b->rows + i * AR_REC_FIXED;
@@ -497,6 +605,16 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
     if (template_offsets(c->tcur, nt, tl + n * AR_SLIM, xl, raw, &pos, why))
         return ERR_FORMAT;
     c->xo = pos;
+    c->dpos = c->tcur[1]; /* the payloads start with template 0's */
+    c->nsegs = c->seg = c->seg_end = 0;
+    if (m->major >= 3) {
+        if ((rc = segs_reserve(&c->sg, nt, why)) ||
+            (rc = ensure(&c->segs, &c->segs_cap, (size_t)m->nsegs * sizeof *c->segs, why)))
+            return rc;
+        for (uint32_t k = 0; k < m->nsegs; k++)
+            c->segs[k] = le_r32(m->segs + 4 * (uint64_t)k);
+        c->nsegs = m->nsegs;
+    }
     c->ts = c->rts = 0;
     c->rts_rel = m->major >= 2;
     c->nt = (uint32_t)nt;
@@ -513,6 +631,23 @@ uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t ma
     if (cnt == 0)
         return 0;
     uint64_t tl = (uint64_t)c->nt * AR_REC_FIXED;
+    if (c->nsegs && c->next + cnt > c->seg_end) /* a segment starts in this chunk: stop there */
+        cnt = c->next < c->seg_end ? c->seg_end - c->next : cnt;
+    if (c->nsegs && c->next == c->seg_end) {
+        /* Format 3: place the next segment's payloads (checked at open: it exists). */
+        uint32_t first = c->seg_end, end = first + c->segs[c->seg++];
+        for (uint32_t i0 = first; i0 < end; i0 += AR_CHUNK) {
+            uint32_t m = end - i0 < AR_CHUNK ? end - i0 : AR_CHUNK;
+            ar_slim_rows(c->body + tl, c->n, i0, m, c->seg_slim, AR_TILES_INDEX);
+            for (uint32_t k = 0; k < m; k++)
+                segs_add(&c->sg, le_r32(c->seg_slim + (size_t)k * AR_SLIM),
+                         le_r32(c->seg_slim + (size_t)k * AR_SLIM + 72));
+        }
+        c->dpos = segs_place(&c->sg, c->tcur, c->dpos);
+        c->seg_end = end;
+        if (c->next + cnt > end)
+            cnt = end - c->next;
+    }
     ar_slim_rows(c->body + tl, c->n, c->next, cnt, c->slim, AR_TILES_ALL);
     for (uint32_t k = 0; k < cnt; k++) {
         const uint8_t *sr = c->slim + (size_t)k * AR_SLIM;
@@ -553,9 +688,12 @@ void ar_cursor_free(struct ar_cursor *c)
 {
     mem_free_big(c->body, c->body_cap);
     mem_free(c->tcur);
+    mem_free(c->segs);
+    segs_free(&c->sg);
     c->body = NULL;
     c->tcur = NULL;
-    c->body_cap = c->tcur_cap = 0;
+    c->segs = NULL;
+    c->body_cap = c->tcur_cap = c->segs_cap = 0;
     c->n = c->next = 0;
 }
 
@@ -566,5 +704,6 @@ void ar_block_free(struct ar_block *b)
     mem_free(b->offs);
     mem_free(b->slim);
     mem_free(b->tcur);
+    segs_free(&b->sg);
     memset(b, 0, sizeof *b);
 }

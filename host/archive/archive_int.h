@@ -20,11 +20,13 @@
 #include "../core/le.h"
 
 /*
- * Format majors read: 1 and 2 (written).  They differ in one field: a slim
- * row's raw timestamp delta is the raw clock's own delta in 1, and its delta
- * less the timestamp's delta in 2.
+ * Format majors read: 1, 2 and 3 (written).  2 differs from 1 in one field:
+ * a slim row's raw timestamp delta is the raw clock's own delta in 1, and
+ * its delta less the timestamp's delta in 2.  3 differs from 2 in the
+ * payloads' order: grouped by template within segments of records (listed
+ * in the block meta) instead of over the whole block.
  */
-#define AR_FORMAT_MAJOR 2u
+#define AR_FORMAT_MAJOR 3u
 #define AR_FORMAT_MAJOR_OLDEST 1u
 #define AR_FILE_HDR_SIZE 64u
 #define AR_FRAME_MAGIC 0x46575445u /* "ETWF" */
@@ -82,7 +84,22 @@ struct ar_block_meta {
     uint32_t nschemas;
     const uint8_t *schema_ids; /* nschemas x u64 */
     uint32_t ntemplates;
+    uint32_t nsegs;      /* format 3: payload segments (else 0) */
+    const uint8_t *segs; /* format 3: nsegs x u32 record counts, each > 0, adding up to the block's */
     unsigned major; /* the file's format major: set by the caller, not by the parser */
+};
+
+/*
+ * Format 3 scratch: the templates of one payload segment with their payload
+ * bytes (arrays of the block's template count), to place each template's
+ * payloads of the segment.
+ */
+struct ar_segs {
+    uint64_t *len;
+    uint32_t *list;
+    uint8_t *seen;
+    uint32_t nlist;
+    size_t cap; /* templates the arrays hold */
 };
 
 /* Parse a block frame's meta.  0 or ERR_FORMAT with why. */
@@ -109,6 +126,7 @@ struct ar_block {
     size_t slim_cap;
     uint64_t *tcur; /* per template: ext and data cursors */
     size_t tcur_cap;
+    struct ar_segs sg;
     int64_t tmin, tmax; /* of the records */
 };
 
@@ -136,7 +154,14 @@ struct ar_cursor {
     uint64_t xo;     /* extra cursor */
     uint64_t ts, rts; /* running timestamps */
     int rts_rel;      /* raw timestamp deltas are relative to the timestamp's (major 2) */
+    uint32_t *segs;       /* format 3: record counts of the payload segments (from the meta) */
+    size_t segs_cap;
+    uint32_t nsegs, seg;  /* segments, the next one to place */
+    uint32_t seg_end;     /* first record after the placed segments */
+    uint64_t dpos;        /* where the next segment's payloads start */
+    struct ar_segs sg;
     uint8_t slim[AR_CHUNK * AR_SLIM];
+    uint8_t seg_slim[AR_CHUNK * AR_SLIM];
 };
 
 /* Open f's block (meta m) for reading.  0, or ERR_FORMAT / ERR_NOMEM with why. */

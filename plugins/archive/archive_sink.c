@@ -20,6 +20,8 @@
  *                   use min(level, 3))
  *   block_kb        uncompressed bytes per block before it is written
  *                   (default 16384; 16..262144)
+ *   segment_kb      payload bytes handed to the compression thread at a time
+ *                   while a block fills (default 1024; 4..65536)
  *   block_seconds   write a block once its first event is this old, checked
  *                   when events arrive (default 5; 0 = only when full)
  *   dictionary      true: train a zstd dictionary (ZDICT) on the first blocks
@@ -77,7 +79,7 @@
 /* ---- Format constants (docs/archive-format.md; duplicated in the host reader) ---- */
 
 static const uint8_t FILE_MAGIC[8] = {0x89, 'E', 'T', 'W', 'A', 0x0D, 0x0A, 0x1A};
-#define FORMAT_MAJOR 2u
+#define FORMAT_MAJOR 3u
 #define FORMAT_MINOR 0u
 #define FILE_HDR_SIZE 64u
 #define FRAME_MAGIC 0x46575445u /* "ETWF" */
@@ -388,11 +390,19 @@ struct idx_ref {
 
 /*
  * A block handed to a compression thread: each job slot has its own thread
- * and zstd context.  state is read and written under the slot's worker lock;
- * the rest belongs to the compression thread while the state is JOB_QUEUED
- * and to the pipeline thread otherwise.
+ * and zstd context.  A slot is claimed when the block's first segment of
+ * payloads is ready (JOB_FILLING): the pipeline thread appends segments to
+ * data and publishes them (avail), the compression thread compresses them
+ * as they come; at the block's end the pipeline adds the record headers
+ * (hdr), meta and extra bytes and queues it (JOB_QUEUED); the compression
+ * thread finishes it into frame (JOB_DONE).  state and avail are read and
+ * written under the slot's worker lock.  While FILLING, data's memory never
+ * moves: the compression thread reads bytes [0, avail), the pipeline thread
+ * only writes after them.  zdata and zpos belong to the compression thread
+ * while FILLING or QUEUED; everything else to the pipeline thread, except
+ * that the compression thread reads it once QUEUED.
  */
-enum { JOB_IDLE, JOB_QUEUED, JOB_DONE };
+enum { JOB_IDLE, JOB_FILLING, JOB_QUEUED, JOB_DONE };
 #define MAX_JOBS 8
 struct asink;
 struct zjob {
@@ -400,11 +410,17 @@ struct zjob {
     psup_worker *w;
     int started, stop;
     ZSTD_CCtx *cc;
-    const ZSTD_CDict *cdict;   /* the dictionary when the block was handed over */
+    const ZSTD_CDict *cdict;   /* the dictionary when the block started */
+    uint32_t dict_id;          /* its id, 0 = none */
     int state;
     const char *why;           /* zstd's error text when compression failed, else NULL */
-    struct bytes body, meta, frame;
-    size_t split;              /* body bytes before the payloads */
+    struct bytes hdr;          /* templates, slim rows transposed, ext streams */
+    struct bytes data;         /* payload segments, then the extra bytes */
+    struct bytes zdata;        /* data compressed so far */
+    struct bytes meta, frame;
+    size_t avail;              /* data bytes published to the compression thread */
+    size_t zpos;               /* data bytes given to zstd */
+    int zstream;               /* 0 none yet, 1 open over data, 2 ended, -1 failed */
     uint32_t count;
     int64_t tmin, tmax;
     uint32_t *prov;            /* the block's providers as indexes into the file's table */
@@ -420,6 +436,13 @@ struct asink {
     struct psup_rot rot; /* rotated names: dir, stem, ext */
     int level, fsync_mode, dict_wanted;
     uint64_t block_bytes, block_ns, rotate_bytes, rotate_ns;
+    /*
+     * A block's payloads go to its compression thread a segment at a time:
+     * once the events since the last segment hold seg_target payload bytes,
+     * they are grouped by template and handed over, so the block is
+     * compressed while it fills (format 3; docs/archive-format.md "Block body").
+     */
+    size_t seg_target;
     uint32_t keep, dict_bytes;
 
     /* The live file. */
@@ -427,10 +450,15 @@ struct asink {
     int is_open;
     uint64_t size, gen, opened_ns, next_seq;
 
-    /* The block being filled: slim rows, templates with their ext/data streams, extra. */
+    /* The block being filled: slim rows, templates with their ext streams, extra. */
     struct bytes rows, extra;
     struct bytes tmpl;        /* ntmpl x REC_FIXED */
-    struct bytes *t_ext, *t_data; /* per template */
+    struct bytes *t_ext;      /* per template, for the block */
+    struct bytes *t_data;     /* per template, payloads of the current segment */
+    uint32_t *segs;           /* events per segment handed over */
+    uint32_t nsegs, seg_events;
+    size_t segs_cap, seg_bytes;
+    int filling;              /* the slot after the blocks in flight holds this block's segments */
     uint64_t *t_hash;
     uint32_t ntmpl, tmpl_cap;
     uint32_t *t_slots;        /* index + 1 */
@@ -485,8 +513,9 @@ struct asink {
 };
 
 static const char *const archive_keys[] = {
-    "path", "level", "block_kb", "block_seconds", "dictionary", "dictionary_kb", "rotate_bytes",
-    "rotate_seconds", "keep", "fsync", "threads", NULL};
+    "path",         "level",          "block_kb", "segment_kb", "block_seconds",
+    "dictionary",   "dictionary_kb",  "rotate_bytes", "rotate_seconds", "keep",
+    "fsync",        "threads",        NULL};
 
 static void log_io(struct asink *s, const char *what, const char *path, int e)
 {
@@ -551,79 +580,75 @@ static size_t zcompress(ZSTD_CCtx *cc, const ZSTD_CDict *cdict, uint8_t *dst, si
 }
 
 /*
- * Build a frame in out with compression context cc: header, meta, body
- * (compressed with zstd when codec is CODEC_ZSTD).  a and b are the
- * type-specific header words.  A body with split > 0 is compressed as two
- * zstd frames: bytes [0, split) (a block's record headers, which compress
- * nearly as well at a fast level) at level min(level, 3), the rest
- * (payloads) at the configured level.  0, or -1 with *why (out of memory or
- * zstd's error).  Thread-safe for distinct cc and out: reads only settings
- * and cdict (a block's dictionary, or NULL).
+ * Fill in the header of the frame at h, whose meta (meta_len bytes) and
+ * stored body (stored bytes) follow it: raw is the body's length after
+ * decompression, a and b the type-specific header words.  0, or -1 with
+ * *why when a length does not fit the format.
  */
-static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, const ZSTD_CDict *cdict,
-                            struct bytes *out, unsigned type,
-                            unsigned codec, const uint8_t *meta, size_t meta_len,
-                            const uint8_t *body, size_t body_len, size_t split, uint32_t count,
-                            uint64_t a, uint64_t b, const char **why)
+static int seal_frame(uint8_t *h, unsigned type, unsigned codec, size_t meta_len, size_t stored,
+                      size_t raw, uint32_t count, uint64_t a, uint64_t b, const char **why)
 {
-    out->len = 0;
-    if (split >= body_len)
-        split = 0;
-    size_t bound = body_len;
-    if (codec == CODEC_ZSTD)
-        bound = split ? ZSTD_compressBound(split) + ZSTD_compressBound(body_len - split)
-                      : ZSTD_compressBound(body_len);
-    *why = "out of memory";
-    if (bytes_reserve(out, FRAME_HDR_SIZE + meta_len + bound))
+    if (stored > 0xFFFFFFF0u || meta_len > 0xFFFFFFF0u || raw > 0xFFFFFFF0u) {
+        *why = "frame larger than 4 GiB";
         return -1;
-    uint8_t *h = out->p;
-    memset(h, 0, FRAME_HDR_SIZE);
-    if (meta_len)
-        memcpy(h + FRAME_HDR_SIZE, meta, meta_len);
-    uint8_t *dst = h + FRAME_HDR_SIZE + meta_len;
-    size_t stored = body_len;
-    if (codec == CODEC_ZSTD && split) {
-        size_t n1 = zcompress(cc, cdict, dst, bound, body, split, s->level < 3 ? s->level : 3, why);
-        size_t n2 = n1 ? zcompress(cc, cdict, dst + n1, bound - n1, body + split,
-                                   body_len - split, s->level, why)
-                       : 0;
-        if (n2 == 0)
-            return -1;
-        stored = n1 + n2;
-    } else if (codec == CODEC_ZSTD) {
-        if ((stored = zcompress(cc, cdict, dst, bound, body, body_len, s->level, why)) == 0)
-            return -1;
-    } else if (body_len) {
-        memcpy(dst, body, body_len);
     }
-    *why = "frame larger than 4 GiB";
-    if (stored > 0xFFFFFFF0u || meta_len > 0xFFFFFFF0u || body_len > 0xFFFFFFF0u)
-        return -1;
     *why = NULL;
+    memset(h, 0, FRAME_HDR_SIZE);
     psup_put32(h, FRAME_MAGIC);
     h[4] = (uint8_t)type;
     h[5] = (uint8_t)codec;
     psup_put16(h + 6, FRAME_HDR_SIZE);
     psup_put32(h + 8, (uint32_t)meta_len);
     psup_put32(h + 12, (uint32_t)stored);
-    psup_put32(h + 16, (uint32_t)body_len);
+    psup_put32(h + 16, (uint32_t)raw);
     psup_put32(h + 20, count);
     psup_put64(h + 24, a);
     psup_put64(h + 32, b);
     psup_put32(h + 40, psup_crc32c(0, h + FRAME_HDR_SIZE, meta_len + stored));
     psup_put32(h + 44, psup_crc32c(0, h, 44));
+    return 0;
+}
+
+/*
+ * Build a schema, dictionary or index frame in out with compression context
+ * cc: header, meta, body (compressed with zstd when codec is CODEC_ZSTD).
+ * 0, or -1 with *why (out of memory or zstd's error).
+ */
+static int build_frame_into(struct asink *s, ZSTD_CCtx *cc, struct bytes *out, unsigned type,
+                            unsigned codec, const uint8_t *meta, size_t meta_len,
+                            const uint8_t *body, size_t body_len, uint32_t count, uint64_t a,
+                            uint64_t b, const char **why)
+{
+    out->len = 0;
+    size_t bound = codec == CODEC_ZSTD ? ZSTD_compressBound(body_len) : body_len;
+    *why = "out of memory";
+    if (bytes_reserve(out, FRAME_HDR_SIZE + meta_len + bound))
+        return -1;
+    uint8_t *h = out->p;
+    if (meta_len)
+        memcpy(h + FRAME_HDR_SIZE, meta, meta_len);
+    uint8_t *dst = h + FRAME_HDR_SIZE + meta_len;
+    size_t stored = body_len;
+    if (codec == CODEC_ZSTD) {
+        if ((stored = zcompress(cc, NULL, dst, bound, body, body_len, s->level, why)) == 0)
+            return -1;
+    } else if (body_len) {
+        memcpy(dst, body, body_len);
+    }
+    if (seal_frame(h, type, codec, meta_len, stored, body_len, count, a, b, why))
+        return -1;
     out->len = FRAME_HDR_SIZE + meta_len + stored;
     return 0;
 }
 
 /* A schema, dictionary or index frame into s->frame (pipeline thread); errors are logged. */
 static int build_frame(struct asink *s, unsigned type, unsigned codec, const uint8_t *meta,
-                       size_t meta_len, const uint8_t *body, size_t body_len, size_t split,
-                       uint32_t count, uint64_t a, uint64_t b)
+                       size_t meta_len, const uint8_t *body, size_t body_len, uint32_t count,
+                       uint64_t a, uint64_t b)
 {
     const char *why;
-    if (build_frame_into(s, s->cctx, NULL, &s->frame, type, codec, meta, meta_len, body, body_len,
-                         split, count, a, b, &why) == 0)
+    if (build_frame_into(s, s->cctx, &s->frame, type, codec, meta, meta_len, body, body_len,
+                         count, a, b, &why) == 0)
         return 0;
     etwhost_logf(s->api, s->h, ETWHOST_LOG_ERROR, "cannot build a frame: %s", why);
     return -1;
@@ -642,7 +667,7 @@ static int add_ref(struct idx_ref **v, size_t *n, size_t *cap, uint64_t off, uin
 static int write_dict_frame(struct asink *s)
 {
     uint64_t off = s->size;
-    if (build_frame(s, FRAME_DICT, CODEC_NONE, NULL, 0, s->dict, s->dict_len, 0, 0, s->dict_id, 0) ||
+    if (build_frame(s, FRAME_DICT, CODEC_NONE, NULL, 0, s->dict, s->dict_len, 0, s->dict_id, 0) ||
         write_out(s, s->frame.p, s->frame.len))
         return -1;
     return add_ref(&s->dframes, &s->ndframes, &s->dframes_cap, off, s->dict_id);
@@ -728,7 +753,7 @@ static int finish_file(struct asink *s)
         rc |= bytes_put(&ix, t, 16);
     }
     uint64_t off = s->size;
-    if (rc || build_frame(s, FRAME_INDEX, CODEC_ZSTD, NULL, 0, ix.p, ix.len, 0, 0, s->nblocks,
+    if (rc || build_frame(s, FRAME_INDEX, CODEC_ZSTD, NULL, 0, ix.p, ix.len, 0, s->nblocks,
                           s->file_events)) {
         bytes_free(&ix);
         return -1;
@@ -847,7 +872,7 @@ static int write_block_schemas(struct asink *s)
         if (e == NULL || e->written_gen == s->gen)
             continue;
         uint64_t off = s->size;
-        if (build_frame(s, FRAME_SCHEMA, CODEC_ZSTD, NULL, 0, e->bytes, e->len, 0, 0, e->id, 0) ||
+        if (build_frame(s, FRAME_SCHEMA, CODEC_ZSTD, NULL, 0, e->bytes, e->len, 0, e->id, 0) ||
             write_out(s, s->frame.p, s->frame.len) ||
             add_ref(&s->sframes, &s->nsframes, &s->sframes_cap, off, e->id))
             return -1;
@@ -926,6 +951,8 @@ static void reset_block(struct asink *s)
     s->nbschemas = 0;
     s->last_schema_id = 0;
     s->last_prov = -1;
+    s->nsegs = s->seg_events = 0;
+    s->seg_bytes = 0;
 }
 
 /*
@@ -1028,29 +1055,144 @@ static void transpose_rows(const uint8_t *rows, size_t n, uint8_t *cols)
 
 /* ---- The compression thread ---------------------------------------------------------- */
 
-/* Compress the job's block (its thread, or the pipeline thread without one). */
-static void compress_job(struct zjob *j)
+/* zstd's window for a block's payloads: the block size target, between 1 KiB and 128 MiB. */
+static int block_wlog(const struct asink *s)
 {
-    if (build_frame_into(j->s, j->cc, j->cdict, &j->frame, FRAME_BLOCK, CODEC_ZSTD, j->meta.p,
-                         j->meta.len, j->body.p, j->body.len, j->split, j->count,
-                         (uint64_t)j->tmin, (uint64_t)j->tmax, &j->why))
-        j->frame.len = 0;
+    int wlog = 10;
+    while (wlog < 27 && ((uint64_t)1 << wlog) < s->block_bytes)
+        wlog++;
+    return wlog;
 }
 
+/*
+ * Compress the job's data from zpos up to upto, ending the zstd frame when
+ * end is set (upto is then the data's whole length).  The stream refers to
+ * data in place (ZSTD_c_stableInBuffer) where zstd allows it, so data must
+ * not move while the stream is open.  0, or -1 with j->why (the stream is
+ * then given up: j->zstream -1).  Runs on the job's thread (or the pipeline
+ * thread without one).
+ */
+static int stream_data(struct zjob *j, size_t upto, int end)
+{
+    ZSTD_CCtx *cc = j->cc;
+    if (j->zstream < 0)
+        return -1;
+    if (j->zstream == 2)
+        return 0; /* ended already (a retry of the rest of the block) */
+    if (j->zstream == 0) {
+        ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, j->s->level);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, block_wlog(j->s));
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_stableInBuffer, 1); /* refused by old zstd: then copied */
+        ZSTD_CCtx_refCDict(cc, j->cdict);
+        j->zdata.len = 0;
+        j->zpos = 0;
+        j->zstream = 1;
+    }
+    ZSTD_inBuffer in = {j->data.p, upto, j->zpos};
+    for (;;) {
+        size_t room = ZSTD_compressBound(upto - in.pos) + ZSTD_CStreamOutSize();
+        if (bytes_reserve(&j->zdata, room)) {
+            j->why = "out of memory";
+            break;
+        }
+        ZSTD_outBuffer out = {j->zdata.p, j->zdata.cap, j->zdata.len};
+        size_t r = ZSTD_compressStream2(cc, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+        j->zdata.len = out.pos;
+        if (ZSTD_isError(r)) {
+            j->why = ZSTD_getErrorName(r);
+            break;
+        }
+        if (end ? r == 0 : in.pos == in.size) {
+            j->zpos = in.pos;
+            if (end)
+                j->zstream = 2;
+            return 0;
+        }
+    }
+    j->zstream = -1;
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
+    return -1;
+}
+
+/*
+ * Finish the job's block frame (its thread, or the pipeline thread without
+ * one): the payload stream ended (or, when streaming failed, the payloads
+ * compressed in one go), the record headers compressed at level
+ * min(level, 3), header and meta in front.  On failure frame.len is 0 and
+ * j->why says why; the pipeline thread then tries again with j->zstream -1.
+ */
+static void compress_job(struct zjob *j)
+{
+    struct asink *s = j->s;
+    j->frame.len = 0;
+    if (stream_data(j, j->data.len, 1)) {
+        size_t bound = ZSTD_compressBound(j->data.len);
+        if (bytes_reserve(&j->zdata, bound)) {
+            j->why = "out of memory";
+            return;
+        }
+        j->zdata.len = 0;
+        int wlog = block_wlog(s);
+        while (wlog > 10 && ((size_t)1 << (wlog - 1)) >= j->data.len)
+            wlog--; /* as the stream would have: the window fits the block */
+        ZSTD_CCtx_reset(j->cc, ZSTD_reset_session_only);
+        ZSTD_CCtx_setParameter(j->cc, ZSTD_c_compressionLevel, s->level);
+        ZSTD_CCtx_setParameter(j->cc, ZSTD_c_windowLog, wlog);
+        ZSTD_CCtx_refCDict(j->cc, j->cdict);
+        size_t n = ZSTD_compress2(j->cc, j->zdata.p, bound, j->data.p, j->data.len);
+        if (ZSTD_isError(n)) {
+            j->why = ZSTD_getErrorName(n);
+            return;
+        }
+        j->zdata.len = n;
+    }
+    size_t hb = ZSTD_compressBound(j->hdr.len);
+    if (bytes_reserve(&j->frame, FRAME_HDR_SIZE + j->meta.len + hb + j->zdata.len)) {
+        j->why = "out of memory";
+        return;
+    }
+    uint8_t *h = j->frame.p;
+    memcpy(h + FRAME_HDR_SIZE, j->meta.p, j->meta.len);
+    uint8_t *dst = h + FRAME_HDR_SIZE + j->meta.len;
+    size_t n1 = zcompress(j->cc, j->cdict, dst, hb, j->hdr.p, j->hdr.len,
+                          s->level < 3 ? s->level : 3, &j->why);
+    if (n1 == 0)
+        return;
+    memcpy(dst + n1, j->zdata.p, j->zdata.len);
+    if (seal_frame(h, FRAME_BLOCK, CODEC_ZSTD, j->meta.len, n1 + j->zdata.len,
+                   j->hdr.len + j->data.len, j->count, (uint64_t)j->tmin, (uint64_t)j->tmax,
+                   &j->why))
+        return;
+    j->frame.len = FRAME_HDR_SIZE + j->meta.len + n1 + j->zdata.len;
+}
+
+/*
+ * A compression thread: compresses its slot's payload segments as they are
+ * published, and the block when it is queued.
+ */
 static void zworker_main(void *arg)
 {
     struct zjob *j = arg;
     psup_lock(j->w);
     for (;;) {
-        while (j->state != JOB_QUEUED && !j->stop)
+        while (!j->stop && j->state != JOB_QUEUED &&
+               !(j->state == JOB_FILLING && j->avail > j->zpos && (j->zstream == 0 || j->zstream == 1)))
             psup_wait(j->w, 1000);
-        if (j->state != JOB_QUEUED)
+        if (j->state == JOB_QUEUED) {
+            psup_unlock(j->w);
+            compress_job(j);
+            psup_lock(j->w);
+            j->state = JOB_DONE;
+            psup_signal(j->w);
+        } else if (j->state == JOB_FILLING && j->avail > j->zpos && (j->zstream == 0 || j->zstream == 1)) {
+            size_t upto = j->avail;
+            psup_unlock(j->w);
+            stream_data(j, upto, 0);
+            psup_lock(j->w);
+        } else {
             break;
-        psup_unlock(j->w);
-        compress_job(j);
-        psup_lock(j->w);
-        j->state = JOB_DONE;
-        psup_signal(j->w);
+        }
     }
     psup_unlock(j->w);
 }
@@ -1153,7 +1295,7 @@ static int complete_one(struct asink *s)
     }
     s->file_events += j->count;
     s->blocks_written++;
-    s->bytes_raw += j->body.len;
+    s->bytes_raw += j->hdr.len + j->data.len;
     s->api->counter_add(s->h, s->c_blocks, 1);
     s->api->counter_add(s->h, s->c_bytes, (int64_t)j->frame.len);
     job_set_idle(j);
@@ -1180,17 +1322,95 @@ static int complete_done(struct asink *s)
     return 0;
 }
 
+/* The slot of the block being filled: the one after the blocks in flight. */
+static struct zjob *fill_slot(struct asink *s)
+{
+    return &s->jobs[(s->head + s->inflight) % s->njobs];
+}
+
 /*
- * Hand the current block to a compression thread (after writing the oldest
- * block in flight when every slot is busy).  0, or -1: nothing changed, the
- * block is kept for a retry.
+ * Room the block's data needs in its slot: the block size target, a
+ * segment and the extra bytes, or what the block holds already when that is
+ * more (a single big event).
+ */
+static size_t data_room(const struct asink *s)
+{
+    size_t room = (size_t)s->block_bytes + 2 * s->seg_target + s->extra.len;
+    size_t now = s->seg_bytes + s->extra.len + s->seg_target;
+    return room > now ? room : now;
+}
+
+/*
+ * Hand the payloads of the events since the last segment, grouped by
+ * template, to the block's compression thread; the first segment of a
+ * block claims the slot after the blocks in flight (after writing the
+ * oldest when every slot is busy).  0, or -1 with nothing changed.
+ */
+static int publish_segment(struct asink *s)
+{
+    if (s->seg_events == 0)
+        return 0;
+    if (s->nsegs == UINT32_MAX || grow_array(&s->segs, sizeof *s->segs, (size_t)s->nsegs + 1,
+                                             &s->segs_cap, 16))
+        return -1;
+    struct zjob *j;
+    if (!s->filling) {
+        if (s->inflight == s->njobs && complete_one(s))
+            return -1;
+        j = fill_slot(s);
+        j->data.len = 0;
+        if (bytes_reserve(&j->data, data_room(s)))
+            return -1;
+        j->avail = j->zpos = 0;
+        j->zstream = 0;
+        j->zdata.len = 0;
+        j->why = NULL;
+        j->cdict = s->cdict;
+        j->dict_id = s->cdict ? s->dict_id : 0;
+        if (j->started) {
+            psup_lock(j->w);
+            j->state = JOB_FILLING;
+            psup_unlock(j->w);
+        } else {
+            j->state = JOB_FILLING;
+        }
+        s->filling = 1;
+    } else {
+        j = fill_slot(s);
+    }
+    /* add_event keeps the block within data's room, so data does not move here. */
+    uint8_t *o = j->data.p + j->data.len;
+    for (uint32_t t = 0; t < s->ntmpl; t++) {
+        struct bytes *td = &s->t_data[t];
+        if (td->len)
+            memcpy(o, td->p, td->len);
+        o += td->len;
+        td->len = 0;
+    }
+    j->data.len = (size_t)(o - j->data.p);
+    s->segs[s->nsegs++] = s->seg_events;
+    s->seg_events = 0;
+    s->seg_bytes = 0;
+    if (j->started) {
+        psup_lock(j->w);
+        j->avail = j->data.len;
+        psup_signal(j->w);
+        psup_unlock(j->w);
+    } else {
+        stream_data(j, j->data.len, 0); /* a failure falls back to one go at the end */
+    }
+    return 0;
+}
+
+/*
+ * End the current block: its last segment handed over, then its record
+ * headers, meta and extra bytes, and the block queued for its compression
+ * thread to finish.  0, or -1: the block is kept for a retry.
  */
 static int flush_block(struct asink *s)
 {
     if (s->n == 0)
         return 0;
-    if (s->inflight == s->njobs && complete_one(s))
-        return -1;
     if (s->is_open) {
         int age = s->rotate_ns && psup_monotonic_ns() - s->opened_ns >= s->rotate_ns;
         int big = s->rotate_bytes && s->size > FILE_HDR_SIZE &&
@@ -1203,18 +1423,18 @@ static int flush_block(struct asink *s)
         return -1;
     if (write_block_schemas(s))
         return -1;
-    struct zjob *j = &s->jobs[(s->head + s->inflight) % s->njobs];
-    /* Body: templates, slim rows transposed byte by byte, ext and data by template, extra. */
-    size_t n = s->n, tl = (size_t)s->ntmpl * REC_FIXED, slim = (size_t)SLIM * n;
-    size_t el = 0, dl = 0;
-    for (uint32_t t = 0; t < s->ntmpl; t++) {
-        el += s->t_ext[t].len;
-        dl += s->t_data[t].len;
-    }
-    j->body.len = 0;
-    if (bytes_reserve(&j->body, tl + slim + el + dl + s->extra.len))
+    if (publish_segment(s))
         return -1;
-    uint8_t *o = j->body.p;
+    struct zjob *j = fill_slot(s);
+    /* Record headers: templates, slim rows transposed byte by byte, ext by template. */
+    size_t n = s->n, tl = (size_t)s->ntmpl * REC_FIXED, slim = (size_t)SLIM * n;
+    size_t el = 0;
+    for (uint32_t t = 0; t < s->ntmpl; t++)
+        el += s->t_ext[t].len;
+    j->hdr.len = 0;
+    if (bytes_reserve(&j->hdr, tl + slim + el))
+        return -1;
+    uint8_t *o = j->hdr.p;
     memcpy(o, s->tmpl.p, tl);
     transpose_rows(s->rows.p, n, o + tl);
     size_t pos = tl + slim;
@@ -1223,26 +1443,13 @@ static int flush_block(struct asink *s)
             memcpy(o + pos, s->t_ext[t].p, s->t_ext[t].len);
         pos += s->t_ext[t].len;
     }
-    j->split = pos;
-    for (uint32_t t = 0; t < s->ntmpl; t++) {
-        if (s->t_data[t].len)
-            memcpy(o + pos, s->t_data[t].p, s->t_data[t].len);
-        pos += s->t_data[t].len;
-    }
-    if (s->extra.len)
-        memcpy(o + pos, s->extra.p, s->extra.len);
-    pos += s->extra.len;
-    j->body.len = pos;
-    if (s->dict_wanted && !s->dict && !s->dict_failed) {
-        bytes_put(&s->train, j->body.p, j->body.len);
-        maybe_train(s);
-    }
-    /* Meta: dictionary id, providers, schema ids. */
+    j->hdr.len = pos;
+    /* Meta: dictionary id, providers, schema ids, templates, segments. */
     struct bytes *meta = &j->meta;
     uint8_t t[24];
     int rc = 0;
     meta->len = 0;
-    psup_put32(t, s->dict ? s->dict_id : 0);
+    psup_put32(t, j->dict_id);
     psup_put16(t + 4, s->bprov.n);
     rc |= bytes_put(meta, t, 6);
     for (uint32_t i = 0; i < s->bprov.n; i++) {
@@ -1259,7 +1466,12 @@ static int flush_block(struct asink *s)
         rc |= bytes_put(meta, t, 8);
     }
     psup_put32(t, s->ntmpl);
-    rc |= bytes_put(meta, t, 4);
+    psup_put32(t + 4, s->nsegs);
+    rc |= bytes_put(meta, t, 8);
+    for (uint32_t i = 0; i < s->nsegs; i++) {
+        psup_put32(t, s->segs[i]);
+        rc |= bytes_put(meta, t, 4);
+    }
     if (rc)
         return -1;
     /* The block's providers as file-level indexes, for the index entry. */
@@ -1273,11 +1485,18 @@ static int flush_block(struct asink *s)
         if (fi >= 0)
             j->prov[j->nprov++] = (uint32_t)fi;
     }
+    /* Nothing fails from here on.  The extra bytes go after the payloads (room kept by add_event). */
+    if (s->extra.len)
+        memcpy(j->data.p + j->data.len, s->extra.p, s->extra.len);
+    j->data.len += s->extra.len;
+    if (s->dict_wanted && !s->dict && !s->dict_failed) {
+        bytes_put(&s->train, j->hdr.p, j->hdr.len);
+        bytes_put(&s->train, j->data.p, j->data.len);
+        maybe_train(s);
+    }
     j->count = s->n;
     j->tmin = s->tmin;
     j->tmax = s->tmax;
-    j->why = NULL;
-    j->cdict = s->cdict;
     if (j->started) {
         psup_lock(j->w);
         j->state = JOB_QUEUED;
@@ -1287,6 +1506,7 @@ static int flush_block(struct asink *s)
         compress_job(j);
         j->state = JOB_DONE;
     }
+    s->filling = 0;
     s->inflight++;
     reset_block(s);
     return 0;
@@ -1406,6 +1626,13 @@ static int add_event(struct asink *s, const etwhost_event *ev)
         s->ntmpl >= MAX_BLOCK_TABLE - 1)
         if (flush_block(s))
             return -1;
+    /* The block's payloads stay within its slot's room: publish_segment never moves them. */
+    if (s->filling) {
+        const struct zjob *j = fill_slot(s);
+        if (j->data.len + s->seg_bytes + s->extra.len + (uint64_t)dl + xl > j->data.cap)
+            if (flush_block(s))
+                return -1;
+    }
     uint32_t sidx = 0;
     if (s->has_schema_api) {
         const uint8_t *sb;
@@ -1480,6 +1707,11 @@ static int add_event(struct asink *s, const etwhost_event *ev)
     s->last_raw = raw;
     s->n++;
     s->raw_bytes += REC_FIXED + el + dl + xl;
+    s->seg_events++;
+    s->seg_bytes += dl;
+    /* A full segment goes to compression now; if it cannot, it grows and goes later. */
+    if (s->seg_bytes >= s->seg_target)
+        publish_segment(s);
     return 0;
 }
 
@@ -1524,6 +1756,10 @@ static etwhost_status ETWHOST_CALL archive_create(etwhost_host *h, const etwhost
     if ((st = psup_get_int(api, cfg, "block_kb", 16, 262144, &v, err, err_len)))
         return st;
     s->block_bytes = (uint64_t)v * 1024;
+    v = 1024;
+    if ((st = psup_get_int(api, cfg, "segment_kb", 4, 65536, &v, err, err_len)))
+        return st;
+    s->seg_target = (size_t)v * 1024;
     v = 5;
     if ((st = psup_get_int(api, cfg, "block_seconds", 0, 86400, &v, err, err_len)))
         return st;
@@ -1712,11 +1948,14 @@ static void ETWHOST_CALL archive_destroy(void *inst)
     }
     free(s->t_ext);
     free(s->t_data);
+    free(s->segs);
     free(s->t_hash);
     free(s->t_slots);
     for (uint32_t k = 0; k < MAX_JOBS; k++) {
         struct zjob *j = &s->jobs[k];
-        bytes_free(&j->body);
+        bytes_free(&j->hdr);
+        bytes_free(&j->data);
+        bytes_free(&j->zdata);
         bytes_free(&j->meta);
         bytes_free(&j->frame);
         free(j->prov);

@@ -8,6 +8,7 @@
  */
 #include "test.h"
 
+#include "archive/archive_int.h"
 #include "archive/archive_reader.h"
 #include "core/mem.h"
 #include "etl/etl_reader.h"
@@ -189,23 +190,27 @@ TEST(archive_records_equal_the_source_byte_for_byte)
 }
 
 /*
- * Archives of format 1 (raw timestamp deltas stored as such) still read: the
- * records of a format-1 file equal those of the format-2 file it converts to.
+ * Archives of the older formats still read: format 1 (raw timestamp deltas
+ * stored as such) and format 2 (payloads grouped by template over the whole
+ * block); the records of each equal those of the format-3 file it converts
+ * to, and both dump the same lines.
  */
-TEST(archive_format_1_still_reads)
+TEST(archive_formats_1_and_2_still_read)
 {
     static const char *const seeds[] = {"mixed", "kernel", "wpp"};
-    for (size_t k = 0; k < 3; k++) {
-        const char *old = t_path("%s/tests/fuzz/seeds/archive/%s.etwa", t_root(), seeds[k]);
+    for (size_t k = 0; k < 6; k++) {
+        unsigned want = k < 3 ? 1 : 2;
+        const char *old = t_path("%s/tests/fuzz/seeds/archive/%s%s.etwa", t_root(), seeds[k % 3],
+                                 want == 2 ? "-v2" : "");
         char arc[1024];
-        snprintf(arc, sizeof arc, "%s/v2-%s.etwa", t_tmpdir(), seeds[k]);
+        snprintf(arc, sizeof arc, "%s/v3-%s-%u.etwa", t_tmpdir(), seeds[k % 3], want);
         struct archive_reader *ar;
         struct errbuf eb;
         unsigned major, minor;
         ASSERT_MSG(archive_open(old, NULL, &ar, &eb) == 0, "%s", eb.msg);
         archive_version(ar, &major, &minor);
         archive_close(ar);
-        ASSERT_EQ(major, 1);
+        ASSERT_EQ(major, want);
         const char *cargs[] = {"convert", "-q", old, "-o", arc, NULL};
         struct t_run r = t_etwhost(cargs, NULL, NULL);
         ASSERT_MSG(r.status == 0, "convert: %s", r.err);
@@ -213,10 +218,10 @@ TEST(archive_format_1_still_reads)
         ASSERT_MSG(archive_open(arc, NULL, &ar, &eb) == 0, "%s", eb.msg);
         archive_version(ar, &major, &minor);
         archive_close(ar);
-        ASSERT_EQ(major, 2);
+        ASSERT_EQ(major, 3);
         ASSERT(ta_same_records(old, arc) > 40);
         char *a = ta_dump2(old, NULL, NULL), *b = ta_dump2(arc, NULL, NULL);
-        ta_assert_same(a, b, seeds[k]);
+        ta_assert_same(a, b, seeds[k % 3]);
         mem_free(a);
         mem_free(b);
     }
@@ -285,6 +290,105 @@ TEST(archive_threads_keep_blocks_in_order)
         ASSERT_EQ(ta_verify(arc, &c), 0);
         ASSERT_MSG(c.good_blocks >= 20, "%llu blocks", (unsigned long long)c.good_blocks);
         ASSERT(c.has_footer && c.index_ok);
+        char *got = ta_dump2(arc, NULL, NULL);
+        ta_assert_same(want, got, t_path("threads %d", threads[k]));
+        mem_free(got);
+    }
+    mem_free(want);
+}
+
+/*
+ * Blocks whose payloads went to compression in many segments (format 3:
+ * grouped by template within each segment) read back record for record,
+ * with every compression-thread arrangement.  ta_segments walks the block
+ * frames of arc: each meta lists segments adding up to its records, and
+ * each block decoded whole (ar_block_decode, as `archive verify` does)
+ * gives every record the same ext items and payload as the reader; it
+ * returns the segments over all blocks, the most in one block, the blocks.
+ */
+static void ta_segments(const char *arc, uint64_t *total, uint32_t *most, uint64_t *blocks)
+{
+    size_t len;
+    uint8_t *d = (uint8_t *)t_read_file(arc, &len);
+    struct ar_block_meta *m = mem_calloc(1, sizeof *m);
+    struct ar_block blk;
+    memset(&blk, 0, sizeof blk);
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ASSERT(d != NULL && m != NULL && dctx != NULL);
+    struct rsrc rd;
+    rsrc_open(&rd, arc);
+    *total = *blocks = 0;
+    *most = 0;
+    uint64_t off = AR_FILE_HDR_SIZE;
+    struct ar_frame f;
+    const char *why;
+    while (off < len && ar_frame_at(d, len, off, &f, &why) == AR_FRAME_OK) {
+        if (f.type == AR_FRAME_BLOCK) {
+            m->major = 3;
+            ASSERT_MSG(ar_block_meta_parse(&f, m, &why) == 0, "block at %llu: %s",
+                       (unsigned long long)off, why);
+            uint64_t sum = 0;
+            for (uint32_t k = 0; k < m->nsegs; k++)
+                sum += le_r32(m->segs + 4 * (size_t)k);
+            ASSERT_EQ(sum, f.count);
+            *total += m->nsegs;
+            if (m->nsegs > *most)
+                *most = m->nsegs;
+            (*blocks)++;
+            ASSERT_MSG(ar_block_decode(dctx, NULL, &f, m, &blk, &why) == 0, "block at %llu: %s",
+                       (unsigned long long)off, why);
+            for (uint32_t i = 0; i < blk.n; i++) {
+                const uint64_t *of = blk.offs + 3 * (size_t)i;
+                struct record a, b;
+                ASSERT_OK(record_decode_split(blk.rows + (size_t)i * AR_REC_FIXED,
+                                              blk.body + of[0], blk.body + of[1],
+                                              blk.body + of[2], &a));
+                ASSERT(rsrc_next(&rd, &b));
+                ASSERT_MSG(a.data_len == b.data_len && a.ext_len == b.ext_len &&
+                               (a.data_len == 0 || memcmp(a.data, b.data, a.data_len) == 0) &&
+                               (a.ext_len == 0 || memcmp(a.ext, b.ext, a.ext_len) == 0),
+                           "block at %llu, record %u: decoded whole, it differs from the reader's",
+                           (unsigned long long)off, i);
+            }
+        }
+        off += f.total;
+    }
+    rsrc_close(&rd);
+    ar_block_free(&blk);
+    ZSTD_freeDCtx(dctx);
+    mem_free(m);
+    mem_free(d);
+}
+
+TEST(archive_segments_read_back_with_every_thread_count)
+{
+    char etl[1024];
+    snprintf(etl, sizeof etl, "%s/seg.etl", t_tmpdir());
+    const char *gen[] = {"--kind", "mixed", "--events", "20000", NULL};
+    t_etlgen(etl, gen);
+    char *want = ta_dump2(etl, NULL, NULL);
+    static const int threads[] = {0, 1, 3};
+    for (size_t k = 0; k < 3; k++) {
+        char arc[1024];
+        snprintf(arc, sizeof arc, "%s/seg%d.etwa", t_tmpdir(), threads[k]);
+        const char *dir = ta_conf(
+            t_path("{\"sources\": [{\"type\": \"etl\", \"path\": \"%s\"}]}", etl));
+        ta_dropin(dir, "10-a.json",
+                  t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
+                         "{\"path\": \"%s\", \"block_kb\": 512, \"segment_kb\": 4, "
+                         "\"threads\": %d}}",
+                         arc, threads[k]));
+        const char *args[] = {"run", "-c", dir, NULL};
+        struct t_run r = t_etwhost(args, NULL, NULL);
+        ASSERT_MSG(r.status == 0, "run (threads %d): %s", threads[k], r.err);
+        t_run_free(&r);
+        uint64_t segs, blocks;
+        uint32_t most;
+        ta_segments(arc, &segs, &most, &blocks);
+        ASSERT_MSG(blocks >= 2 && most >= 16 && segs > 8 * blocks,
+                   "%llu blocks, %llu segments, at most %u in one", (unsigned long long)blocks,
+                   (unsigned long long)segs, most);
+        ASSERT_EQ(ta_same_records(etl, arc), 20001); /* + the logfile header */
         char *got = ta_dump2(arc, NULL, NULL);
         ta_assert_same(want, got, t_path("threads %d", threads[k]));
         mem_free(got);
