@@ -306,6 +306,9 @@ static int ensure(void *pp, size_t *cap, size_t n, const char **why)
  * extra bytes (xl).  tcur holds the per-template byte counts (ext, data) on
  * entry and their start offsets on return; *end is where the extra bytes
  * start.  0, or -1 with *why when the lengths do not add up to raw.
+ * (Format 3 orders the payloads by segment: its readers take only where
+ * they start from here, template 0's data offset, and place each segment
+ * with segs_place.)
  */
 static int template_offsets(uint64_t *tcur, uint64_t nt, uint64_t pos, uint64_t xl,
                             uint64_t raw, uint64_t *end, const char **why)
