@@ -57,6 +57,7 @@
  * free slot or the file: rotation, flush, close, a block due by age).  Only
  * the pipeline thread touches the file and the index.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1083,6 +1084,9 @@ static int stream_data(struct zjob *j, size_t upto, int end)
         ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
         ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, j->s->level);
         ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, block_wlog(j->s));
+        /* Tables sized for a block (small blocks get small tables, cleared faster). */
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_srcSizeHint,
+                               j->s->block_bytes < INT_MAX ? (int)j->s->block_bytes : INT_MAX);
         ZSTD_CCtx_setParameter(cc, ZSTD_c_stableInBuffer, 1); /* refused by old zstd: then copied */
         ZSTD_CCtx_refCDict(cc, j->cdict);
         j->zdata.len = 0;
