@@ -302,9 +302,14 @@ int cli_convert(int argc, char **argv)
         }
     }
     json_t *settings = json_pack("{s:s, s:s}", "path", a.out, "fsync", a.sync ? "rotate" : "never");
-    /* OUT is new and only this process writes it: reserving its space ahead is safe. */
-    if (!archive && settings)
+    /*
+     * OUT is new and only this process writes it: reserving its space ahead is
+     * safe, and its pages need not stay in the page cache once written.
+     */
+    if (!archive && settings) {
         json_object_set_new(settings, "preallocate", json_string("16M"));
+        json_object_set_new(settings, "drop_behind", json_string("8M"));
+    }
     if (archive && settings) {
         if (a.level)
             json_object_set_new(settings, "level", json_integer(a.level));

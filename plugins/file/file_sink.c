@@ -20,6 +20,14 @@
  *                      Linux.  For a file no other process appends to: the
  *                      space left at close is released by cutting the file
  *                      to its size.  `etwhost convert` turns it on.
+ *   drop_behind        after every this many bytes written (e.g. "8M";
+ *                      default 0 = off), start their writeback and drop the
+ *                      window before them from the page cache once written
+ *                      (Linux): a long write then recycles a few megabytes
+ *                      of cache instead of filling memory with pages nobody
+ *                      reads.  For output read later, not by a live reader
+ *                      (tail -f reads from disk then).  `etwhost convert`
+ *                      turns it on.
  *
  * Rotated files sit next to the live file and are named
  * <stem>-<YYYYMMDDTHHMMSSZ>-<seq><ext>, e.g. events-20260101T120000Z-000007.jsonl,
@@ -65,6 +73,9 @@ struct fsink {
     uint64_t rotate_bytes, rotate_ns, fail_after_ns;
     uint64_t prealloc; /* bytes to reserve ahead (0 = off) */
     uint64_t reserved; /* the live file's space is reserved up to here */
+    uint64_t drop;     /* drop_behind window (0 = off) */
+    uint64_t wb_from;  /* the live file's writeback is started up to here */
+    uint64_t drop_from; /* and its pages dropped from the cache up to here */
     uint32_t keep;
     int compress, level, fsync_mode;
 
@@ -100,7 +111,7 @@ struct fsink {
 
 static const char *const file_keys[] = {"path", "rotate_bytes", "rotate_seconds", "keep",
                                         "compress", "compress_level", "fsync",
-                                        "fail_after_seconds", "preallocate", NULL};
+                                        "fail_after_seconds", "preallocate", "drop_behind", NULL};
 
 /* ---- rotated files -------------------------------------------------------------- */
 
@@ -318,6 +329,26 @@ static void reserve_ahead(struct fsink *s, size_t len)
         s->prealloc = 0; /* the file system cannot: write as usual */
 }
 
+/*
+ * After appending: once a drop_behind window has been written since the last
+ * writeback started, start the writeback of it, and drop the window before
+ * it from the page cache (waiting for its writeback, started a window ago).
+ */
+static void drop_behind(struct fsink *s)
+{
+    if (s->drop == 0 || !s->regular || s->size - s->wb_from < s->drop)
+        return;
+    if (psup_writeback_start(&s->f, s->wb_from, s->size - s->wb_from) != 0) {
+        s->drop = 0; /* the system cannot: write as usual */
+        return;
+    }
+    if (s->wb_from > s->drop_from) {
+        psup_drop_cached(&s->f, s->drop_from, s->wb_from - s->drop_from);
+        s->drop_from = s->wb_from;
+    }
+    s->wb_from = s->size;
+}
+
 /* A write-side failure: RETRY, or FATAL once fail_after_seconds have passed. */
 static etwhost_status io_failed(struct fsink *s, const char *what, int e)
 {
@@ -359,6 +390,7 @@ static int open_live(struct fsink *s, int *err)
     }
     s->is_open = 1;
     s->opened_ns = psup_monotonic_ns();
+    s->wb_from = s->drop_from = s->size;
     if (s->regular && s->size > 0 && s->carry_len == 0) {
         unsigned char last;
         if (psup_last_byte(&s->f, s->size, &last) == 0 && last != '\n') {
@@ -493,6 +525,7 @@ static int write_chunk(struct fsink *s, size_t len, uint32_t nl, uint32_t *lines
         s->size += len;
         s->bytes += len;
         *lines_done = nl;
+        drop_behind(s);
         return 0;
     }
     uint32_t k = 0;
@@ -808,6 +841,8 @@ static etwhost_status ETWHOST_CALL file_create(etwhost_host *h, const etwhost_ho
         (rc = psup_get_amount(api, cfg, "fail_after_seconds", psup_time_units, "10m", &fail_s,
                               err, err_len)) != ETWHOST_OK ||
         (rc = psup_get_amount(api, cfg, "preallocate", size_units, "16M", &s->prealloc, err,
+                              err_len)) != ETWHOST_OK ||
+        (rc = psup_get_amount(api, cfg, "drop_behind", size_units, "8M", &s->drop, err,
                               err_len)) != ETWHOST_OK ||
         (rc = psup_get_choice(api, cfg, "compress", compress_values, &s->compress, err,
                               err_len)) != ETWHOST_OK ||

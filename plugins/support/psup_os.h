@@ -84,6 +84,20 @@ int psup_truncate(psup_file *f, uint64_t size);
  * own file: fallocate needs _GNU_SOURCE, which would change strerror_r here).
  */
 int psup_reserve(psup_file *f, uint64_t from, uint64_t len);
+/*
+ * Drop-behind for a file written sequentially, so a long write recycles a
+ * few megabytes of page cache instead of filling memory with pages nobody
+ * reads (Linux: sync_file_range and posix_fadvise; other systems return
+ * ENOSYS / ERROR_NOT_SUPPORTED and do nothing).  psup_writeback_start starts
+ * writing bytes [from, from+len) to disk and returns; psup_drop_cached waits
+ * until bytes [from, from+len) are written and drops them from the page
+ * cache.  Neither makes data durable (no metadata, no device cache flush).
+ * Best effort: 0, or an error number the caller may ignore.  In
+ * psup_reserve_posix.c / psup_reserve_win.c, for the same reason as
+ * psup_reserve.
+ */
+int psup_writeback_start(psup_file *f, uint64_t from, uint64_t len);
+int psup_drop_cached(psup_file *f, uint64_t from, uint64_t len);
 /* Make data (and size) durable.  Files that cannot be synced (pipes, devices) give 0. */
 int psup_sync(psup_file *f);
 /* Make a directory's entries (renames, creations) durable; best effort. */

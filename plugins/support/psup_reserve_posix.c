@@ -1,8 +1,10 @@
 /*
- * psup_reserve on POSIX (see psup_os.h): fallocate(FALLOC_FL_KEEP_SIZE) on
- * Linux, nothing elsewhere.  A file of its own because fallocate is declared
- * only with _GNU_SOURCE, which must not reach psup_os_posix.c (it would turn
- * strerror_r into the GNU variant).
+ * psup_reserve, psup_writeback_start and psup_drop_cached on POSIX (see
+ * psup_os.h): fallocate(FALLOC_FL_KEEP_SIZE), sync_file_range and
+ * posix_fadvise on Linux, nothing elsewhere.  A file of its own because
+ * fallocate and sync_file_range are declared only with _GNU_SOURCE, which
+ * must not reach psup_os_posix.c (it would turn strerror_r into the GNU
+ * variant).
  */
 #if !defined(_WIN32)
 #if defined(__linux__)
@@ -15,14 +17,56 @@
 
 #include "psup_os.h"
 
+/* [from, from+len) as off_t, or -1. */
+static int range_ok(uint64_t from, uint64_t len)
+{
+    return from <= (uint64_t)INT64_MAX && len <= (uint64_t)INT64_MAX - from ? 0 : -1;
+}
+
 int psup_reserve(psup_file *f, uint64_t from, uint64_t len)
 {
 #if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
-    if (from > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - from)
+    if (range_ok(from, len))
         return EINVAL;
     if (fallocate((int)f->h, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)len) != 0)
         return errno;
     return 0;
+#else
+    (void)f;
+    (void)from;
+    (void)len;
+    (void)range_ok;
+    return ENOSYS;
+#endif
+}
+
+int psup_writeback_start(psup_file *f, uint64_t from, uint64_t len)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    if (range_ok(from, len))
+        return EINVAL;
+    if (sync_file_range((int)f->h, (off_t)from, (off_t)len, SYNC_FILE_RANGE_WRITE) != 0)
+        return errno;
+    return 0;
+#else
+    (void)f;
+    (void)from;
+    (void)len;
+    (void)range_ok;
+    return ENOSYS;
+#endif
+}
+
+int psup_drop_cached(psup_file *f, uint64_t from, uint64_t len)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    if (range_ok(from, len))
+        return EINVAL;
+    unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                     SYNC_FILE_RANGE_WAIT_AFTER;
+    if (sync_file_range((int)f->h, (off_t)from, (off_t)len, flags) != 0)
+        return errno;
+    return posix_fadvise((int)f->h, (off_t)from, (off_t)len, POSIX_FADV_DONTNEED);
 #else
     (void)f;
     (void)from;

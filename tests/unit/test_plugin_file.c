@@ -7,6 +7,7 @@
 #if defined(__linux__)
 #define _GNU_SOURCE /* fallocate */
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #endif
 #if !defined(_WIN32)
@@ -550,6 +551,65 @@ TEST(plugin_file_preallocate_reserves_and_releases)
     ASSERT_EQ(next, 4001);
     free_events(&e);
     fh_free(&fh);
+}
+
+#if defined(__linux__)
+/* Bytes of path's first len bytes that are in the page cache (mincore). */
+static uint64_t cached_bytes(const char *path, size_t len)
+{
+    int fd = open(path, O_RDONLY);
+    ASSERT(fd >= 0);
+    long pg = sysconf(_SC_PAGESIZE);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    ASSERT(m != MAP_FAILED);
+    size_t pages = (len + (size_t)pg - 1) / (size_t)pg;
+    unsigned char *vec = mem_alloc(pages);
+    ASSERT(vec != NULL && mincore(m, len, vec) == 0);
+    uint64_t n = 0;
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1u;
+    mem_free(vec);
+    munmap(m, len);
+    close(fd);
+    return n * (uint64_t)pg;
+}
+#endif
+
+/*
+ * drop_behind: the same lines as without it; on Linux the bytes written a
+ * couple of windows back are out of the page cache while the file is still
+ * being written, where without it they stay cached.
+ */
+TEST(plugin_file_drop_behind_keeps_little_cached)
+{
+    const char *dir = t_tmpdir();
+    struct evs e = make_events(40000, 1, 500); /* 20 MB */
+    for (int drop = 0; drop <= 1; drop++) {
+        struct fake_host fh;
+        fh_init(&fh, "file");
+        const char *path = t_path("%s/drop%d.jsonl", dir, drop);
+        void *s = make_sink(&fh, t_path("{\"path\":\"%s\",\"rotate_bytes\":0%s}", path,
+                                        drop ? ",\"drop_behind\":\"1M\"" : ""));
+        write_all(&fh, s, &e, 1000);
+#if defined(__linux__)
+        uint64_t head = 16u << 20, cached = cached_bytes(path, head);
+        if (drop)
+            ASSERT_MSG(cached < head / 8, "drop_behind: %llu of the first %llu bytes cached",
+                       (unsigned long long)cached, (unsigned long long)head);
+        else if (cached < head / 2)
+            printf("  without drop_behind only %llu of %llu bytes stayed cached (memory "
+                   "pressure?): the comparison says little\n",
+                   (unsigned long long)cached, (unsigned long long)head);
+#endif
+        close_sink(&fh, s);
+        size_t len;
+        char *text = read_file(path, &len);
+        uint32_t next = 1;
+        ASSERT_EQ(check_lines(text, len, &next), 40000);
+        mem_free(text);
+        fh_free(&fh);
+    }
+    free_events(&e);
 }
 
 /*
