@@ -323,9 +323,8 @@ static void walk_free(struct walk *w)
     mem_free(w->good);
 }
 
-static int walk_open(struct walk *w, const char *path, struct archive_check *c,
-                     archive_line_fn line, void *ctx, const uint8_t **data, size_t *len,
-                     struct errbuf *eb)
+/* A walk reporting to c and line(ctx, ...), over no bytes yet. */
+static void walk_begin(struct walk *w, struct archive_check *c, archive_line_fn line, void *ctx)
 {
     memset(w, 0, sizeof *w);
     memset(c, 0, sizeof *c);
@@ -333,45 +332,71 @@ static int walk_open(struct walk *w, const char *path, struct archive_check *c,
     w->line = line;
     w->ctx = ctx;
     w->arena.chunk_size = 64 * 1024;
-    int rc = plat_map_file(path, data, len, eb);
-    if (rc)
-        return rc;
-    w->base = *data;
-    w->len = *len;
+}
+
+/* Point the walk at the archive bytes data[0..len) (named path in messages): header checks. */
+static int walk_header(struct walk *w, const char *path, const uint8_t *data, size_t len,
+                       struct errbuf *eb)
+{
+    w->base = data;
+    w->len = len;
     w->dctx = ZSTD_createDCtx();
     w->meta = mem_alloc(sizeof *w->meta);
     if (w->dctx == NULL || w->meta == NULL)
         return errbuf_set(eb, ERR_NOMEM, "out of memory");
-    if (*len < AR_FILE_HDR_SIZE || memcmp(*data, archive_magic, 8) != 0)
+    if (len < AR_FILE_HDR_SIZE || memcmp(data, archive_magic, 8) != 0)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: not an etwhost archive (bad magic)",
                           path);
-    if (ar_crc32c(0, *data, 60) != le_r32(*data + 60))
+    if (ar_crc32c(0, data, 60) != le_r32(data + 60))
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x0: file header checksum mismatch", path);
-    unsigned major = le_r16(*data + 8);
+    unsigned major = le_r16(data + 8);
     if (major < AR_FORMAT_MAJOR_OLDEST || major > AR_FORMAT_MAJOR)
         return errbuf_set(eb, ERR_FORMAT, "%s: offset 0x8: archive format %u.x is not supported",
-                          path, le_r16(*data + 8));
+                          path, major);
     w->meta->major = major;
     return 0;
+}
+
+static int walk_open(struct walk *w, const char *path, struct archive_check *c,
+                     archive_line_fn line, void *ctx, const uint8_t **data, size_t *len,
+                     struct errbuf *eb)
+{
+    walk_begin(w, c, line, ctx);
+    int rc = plat_map_file(path, data, len, eb);
+    if (rc)
+        return rc;
+    return walk_header(w, path, *data, *len, eb);
+}
+
+int archive_verify_mem(const uint8_t *data, size_t len, const char *name,
+                       struct archive_check *c, archive_line_fn line, void *ctx,
+                       struct errbuf *eb)
+{
+    struct walk w;
+    walk_begin(&w, c, line, ctx);
+    int rc = walk_header(&w, name, data, len, eb);
+    if (rc == 0) {
+        rc = walk_all(&w);
+        if (rc)
+            errbuf_set(eb, rc, "%s: out of memory", name);
+        else
+            compare_index(&w);
+    }
+    walk_free(&w);
+    return rc;
 }
 
 int archive_verify(const char *path, struct archive_check *c, archive_line_fn line, void *ctx,
                    struct errbuf *eb)
 {
-    struct walk w;
     const uint8_t *data = NULL;
     size_t len = 0;
-    int rc = walk_open(&w, path, c, line, ctx, &data, &len, eb);
-    if (rc == 0) {
-        rc = walk_all(&w);
-        if (rc)
-            errbuf_set(eb, rc, "%s: out of memory", path);
-        else
-            compare_index(&w);
-    }
-    walk_free(&w);
-    if (data)
-        plat_unmap(data, len);
+    memset(c, 0, sizeof *c);
+    int rc = plat_map_file(path, &data, &len, eb);
+    if (rc)
+        return rc;
+    rc = archive_verify_mem(data, len, path, c, line, ctx, eb);
+    plat_unmap(data, len);
     return rc;
 }
 

@@ -146,6 +146,10 @@ typedef void (*archive_line_fn)(void *ctx, const char *line);
  */
 int archive_verify(const char *path, struct archive_check *c, archive_line_fn line, void *ctx,
                    struct errbuf *eb);
+/* archive_verify over data[0..len) (borrowed, not kept), called name in messages. */
+int archive_verify_mem(const uint8_t *data, size_t len, const char *name,
+                       struct archive_check *c, archive_line_fn line, void *ctx,
+                       struct errbuf *eb);
 
 /*
  * Rebuild an archive: every valid schema, dictionary and block frame is

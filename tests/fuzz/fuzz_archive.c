@@ -8,7 +8,9 @@
  * with ERR_FORMAT (or ERR_NOMEM); reading never fails except for out of
  * memory; every record's pointers lie inside the reader's buffers (ASan);
  * decoding never fails except for out of memory.  The record and schema
- * decoders are also run on the raw input.
+ * decoders are also run on the raw input, and so is `archive verify`
+ * (every block decoded whole): it either cannot read the bytes at all
+ * (ERR_FORMAT, ERR_NOMEM) or accounts for every block as good or bad.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +32,12 @@ static void no_warn(void *ctx, const char *msg)
 {
     (void)ctx;
     (void)msg;
+}
+
+static void no_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,6 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *name;
     size_t nl, used;
     if (record_decode(p, size, &r, &name, &nl, &used) == 0 && used > size)
+        abort();
+
+    /* The whole-file check. */
+    struct archive_check chk;
+    int vrc = archive_verify_mem(p, size, "fuzz", &chk, no_line, NULL, &eb);
+    if (vrc != 0 && vrc != ERR_FORMAT && vrc != ERR_NOMEM)
+        abort();
+    if (vrc == 0 && chk.good_blocks + chk.bad_blocks != chk.blocks)
         abort();
 
     /* The reader, then decoding with the hints. */
