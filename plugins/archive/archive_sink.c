@@ -562,15 +562,21 @@ static int write_out(struct asink *s, const uint8_t *p, size_t n)
  * dictionary when there is one (its parameters then take over).  The stored
  * size, or 0 with *why set to zstd's (static) error text.
  */
+/* zstd's window log for n bytes: the smallest window holding them, between 1 KiB and 128 MiB. */
+static int wlog_for(uint64_t n)
+{
+    int wlog = 10;
+    while (wlog < 27 && ((uint64_t)1 << wlog) < n)
+        wlog++;
+    return wlog;
+}
+
 static size_t zcompress(ZSTD_CCtx *cc, const ZSTD_CDict *cdict, uint8_t *dst, size_t cap,
                         const uint8_t *src, size_t len, int level, const char **why)
 {
-    int wlog = 10;
-    while (wlog < 27 && ((size_t)1 << wlog) < len)
-        wlog++;
     ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
-    ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog_for(len));
     ZSTD_CCtx_refCDict(cc, cdict);
     size_t n = ZSTD_compress2(cc, dst, cap, src, len);
     if (ZSTD_isError(n)) {
@@ -1056,15 +1062,6 @@ static void transpose_rows(const uint8_t *rows, size_t n, uint8_t *cols)
 
 /* ---- The compression thread ---------------------------------------------------------- */
 
-/* zstd's window for a block's payloads: the block size target, between 1 KiB and 128 MiB. */
-static int block_wlog(const struct asink *s)
-{
-    int wlog = 10;
-    while (wlog < 27 && ((uint64_t)1 << wlog) < s->block_bytes)
-        wlog++;
-    return wlog;
-}
-
 /*
  * Compress the job's data from zpos up to upto, ending the zstd frame when
  * end is set (upto is then the data's whole length).  The stream refers to
@@ -1083,7 +1080,7 @@ static int stream_data(struct zjob *j, size_t upto, int end)
     if (j->zstream == 0) {
         ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
         ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, j->s->level);
-        ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, block_wlog(j->s));
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog_for(j->s->block_bytes));
         /* Tables sized for a block (small blocks get small tables, cleared faster). */
         ZSTD_CCtx_setParameter(cc, ZSTD_c_srcSizeHint,
                                j->s->block_bytes < INT_MAX ? (int)j->s->block_bytes : INT_MAX);
@@ -1131,25 +1128,16 @@ static void compress_job(struct zjob *j)
     struct asink *s = j->s;
     j->frame.len = 0;
     if (stream_data(j, j->data.len, 1)) {
+        /* The stream failed: the payloads in one go, like any other frame body. */
         size_t bound = ZSTD_compressBound(j->data.len);
+        j->zdata.len = 0;
         if (bytes_reserve(&j->zdata, bound)) {
             j->why = "out of memory";
             return;
         }
-        j->zdata.len = 0;
-        int wlog = block_wlog(s);
-        while (wlog > 10 && ((size_t)1 << (wlog - 1)) >= j->data.len)
-            wlog--; /* as the stream would have: the window fits the block */
-        ZSTD_CCtx_reset(j->cc, ZSTD_reset_session_only);
-        ZSTD_CCtx_setParameter(j->cc, ZSTD_c_compressionLevel, s->level);
-        ZSTD_CCtx_setParameter(j->cc, ZSTD_c_windowLog, wlog);
-        ZSTD_CCtx_refCDict(j->cc, j->cdict);
-        size_t n = ZSTD_compress2(j->cc, j->zdata.p, bound, j->data.p, j->data.len);
-        if (ZSTD_isError(n)) {
-            j->why = ZSTD_getErrorName(n);
+        if ((j->zdata.len = zcompress(j->cc, j->cdict, j->zdata.p, bound, j->data.p,
+                                      j->data.len, s->level, &j->why)) == 0)
             return;
-        }
-        j->zdata.len = n;
     }
     size_t hb = ZSTD_compressBound(j->hdr.len);
     if (bytes_reserve(&j->frame, FRAME_HDR_SIZE + j->meta.len + hb + j->zdata.len)) {
