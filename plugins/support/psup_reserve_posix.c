@@ -17,7 +17,9 @@
 
 #include "psup_os.h"
 
-/* [from, from+len) as off_t, or -1. */
+#if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE) && defined(SYNC_FILE_RANGE_WRITE)
+
+/* 0 when [from, from+len) fits off_t. */
 static int range_ok(uint64_t from, uint64_t len)
 {
     return from <= (uint64_t)INT64_MAX && len <= (uint64_t)INT64_MAX - from ? 0 : -1;
@@ -25,41 +27,24 @@ static int range_ok(uint64_t from, uint64_t len)
 
 int psup_reserve(psup_file *f, uint64_t from, uint64_t len)
 {
-#if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
     if (range_ok(from, len))
         return EINVAL;
     if (fallocate((int)f->h, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)len) != 0)
         return errno;
     return 0;
-#else
-    (void)f;
-    (void)from;
-    (void)len;
-    (void)range_ok;
-    return ENOSYS;
-#endif
 }
 
 int psup_writeback_start(psup_file *f, uint64_t from, uint64_t len)
 {
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
     if (range_ok(from, len))
         return EINVAL;
     if (sync_file_range((int)f->h, (off_t)from, (off_t)len, SYNC_FILE_RANGE_WRITE) != 0)
         return errno;
     return 0;
-#else
-    (void)f;
-    (void)from;
-    (void)len;
-    (void)range_ok;
-    return ENOSYS;
-#endif
 }
 
 int psup_drop_cached(psup_file *f, uint64_t from, uint64_t len)
 {
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
     if (range_ok(from, len))
         return EINVAL;
     unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
@@ -67,11 +52,33 @@ int psup_drop_cached(psup_file *f, uint64_t from, uint64_t len)
     if (sync_file_range((int)f->h, (off_t)from, (off_t)len, flags) != 0)
         return errno;
     return posix_fadvise((int)f->h, (off_t)from, (off_t)len, POSIX_FADV_DONTNEED);
-#else
+}
+
+#else /* other systems: nothing to do */
+
+int psup_reserve(psup_file *f, uint64_t from, uint64_t len)
+{
     (void)f;
     (void)from;
     (void)len;
     return ENOSYS;
-#endif
 }
+
+int psup_writeback_start(psup_file *f, uint64_t from, uint64_t len)
+{
+    (void)f;
+    (void)from;
+    (void)len;
+    return ENOSYS;
+}
+
+int psup_drop_cached(psup_file *f, uint64_t from, uint64_t len)
+{
+    (void)f;
+    (void)from;
+    (void)len;
+    return ENOSYS;
+}
+
+#endif
 #endif
