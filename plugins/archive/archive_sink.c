@@ -1159,6 +1159,12 @@ static void compress_job(struct zjob *j)
     j->frame.len = FRAME_HDR_SIZE + j->meta.len + n1 + j->zdata.len;
 }
 
+/* 1 when a filling block has published payloads its open (or not yet opened) stream lacks. */
+static int segment_waiting(const struct zjob *j)
+{
+    return j->state == JOB_FILLING && j->avail > j->zpos && (j->zstream == 0 || j->zstream == 1);
+}
+
 /*
  * A compression thread: compresses its slot's payload segments as they are
  * published, and the block when it is queued.
@@ -1168,8 +1174,7 @@ static void zworker_main(void *arg)
     struct zjob *j = arg;
     psup_lock(j->w);
     for (;;) {
-        while (!j->stop && j->state != JOB_QUEUED &&
-               !(j->state == JOB_FILLING && j->avail > j->zpos && (j->zstream == 0 || j->zstream == 1)))
+        while (!j->stop && j->state != JOB_QUEUED && !segment_waiting(j))
             psup_wait(j->w, 1000);
         if (j->state == JOB_QUEUED) {
             psup_unlock(j->w);
@@ -1177,7 +1182,7 @@ static void zworker_main(void *arg)
             psup_lock(j->w);
             j->state = JOB_DONE;
             psup_signal(j->w);
-        } else if (j->state == JOB_FILLING && j->avail > j->zpos && (j->zstream == 0 || j->zstream == 1)) {
+        } else if (segment_waiting(j)) {
             size_t upto = j->avail;
             psup_unlock(j->w);
             stream_data(j, upto, 0);
@@ -1477,7 +1482,7 @@ static int flush_block(struct asink *s)
         if (fi >= 0)
             j->prov[j->nprov++] = (uint32_t)fi;
     }
-    /* Nothing fails from here on.  The extra bytes go after the payloads (room kept by add_event). */
+    /* Nothing fails from here on.  The extra bytes follow the payloads (add_event kept room). */
     if (s->extra.len)
         memcpy(j->data.p + j->data.len, s->extra.p, s->extra.len);
     j->data.len += s->extra.len;

@@ -261,6 +261,26 @@ TEST(convert_jsonl_equals_dump_sync_and_force)
 }
 
 /*
+ * `etwhost run` from etl through the archive sink into arc; settings are the
+ * sink's settings after "path" (JSON members), what names the run in a
+ * failure.
+ */
+static void ta_archive_run(const char *etl, const char *arc, const char *settings,
+                           const char *what)
+{
+    const char *dir =
+        ta_conf(t_path("{\"sources\": [{\"type\": \"etl\", \"path\": \"%s\"}]}", etl));
+    ta_dropin(dir, "10-a.json",
+              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
+                     "{\"path\": \"%s\", %s}}",
+                     arc, settings));
+    const char *args[] = {"run", "-c", dir, NULL};
+    struct t_run r = t_etwhost(args, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "run (%s): %s", what, r.err);
+    t_run_free(&r);
+}
+
+/*
  * Compression threads: inline (0), one, and several blocks in flight write
  * the blocks in order — the archive dumps exactly like the .etl, with small
  * blocks so that many are in flight at once.
@@ -276,16 +296,8 @@ TEST(archive_threads_keep_blocks_in_order)
     for (size_t k = 0; k < 3; k++) {
         char arc[1024];
         snprintf(arc, sizeof arc, "%s/thr%d.etwa", t_tmpdir(), threads[k]);
-        const char *dir = ta_conf(
-            t_path("{\"sources\": [{\"type\": \"etl\", \"path\": \"%s\"}]}", etl));
-        ta_dropin(dir, "10-a.json",
-                  t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
-                         "{\"path\": \"%s\", \"block_kb\": 64, \"threads\": %d}}",
-                         arc, threads[k]));
-        const char *args[] = {"run", "-c", dir, NULL};
-        struct t_run r = t_etwhost(args, NULL, NULL);
-        ASSERT_MSG(r.status == 0, "run (threads %d): %s", threads[k], r.err);
-        t_run_free(&r);
+        ta_archive_run(etl, arc, t_path("\"block_kb\": 64, \"threads\": %d", threads[k]),
+                       t_path("threads %d", threads[k]));
         struct archive_check c;
         ASSERT_EQ(ta_verify(arc, &c), 0);
         ASSERT_MSG(c.good_blocks >= 20, "%llu blocks", (unsigned long long)c.good_blocks);
@@ -371,17 +383,10 @@ TEST(archive_segments_read_back_with_every_thread_count)
     for (size_t k = 0; k < 3; k++) {
         char arc[1024];
         snprintf(arc, sizeof arc, "%s/seg%d.etwa", t_tmpdir(), threads[k]);
-        const char *dir = ta_conf(
-            t_path("{\"sources\": [{\"type\": \"etl\", \"path\": \"%s\"}]}", etl));
-        ta_dropin(dir, "10-a.json",
-                  t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
-                         "{\"path\": \"%s\", \"block_kb\": 512, \"segment_kb\": 4, "
-                         "\"threads\": %d}}",
-                         arc, threads[k]));
-        const char *args[] = {"run", "-c", dir, NULL};
-        struct t_run r = t_etwhost(args, NULL, NULL);
-        ASSERT_MSG(r.status == 0, "run (threads %d): %s", threads[k], r.err);
-        t_run_free(&r);
+        ta_archive_run(etl, arc,
+                       t_path("\"block_kb\": 512, \"segment_kb\": 4, \"threads\": %d",
+                              threads[k]),
+                       t_path("threads %d", threads[k]));
         uint64_t segs, blocks;
         uint32_t most;
         ta_segments(arc, &segs, &most, &blocks);

@@ -124,6 +124,16 @@ static char *read_file(const char *path, size_t *len)
     return t;
 }
 
+/* The file at path is exactly want whole JSON lines with "seq" first, first + 1, ... */
+static void assert_lines(const char *path, uint32_t first, size_t want)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    uint32_t next = first;
+    ASSERT_EQ(check_lines(text, len, &next), want);
+    mem_free(text);
+}
+
 /* Decompress a whole .zst file with libzstd (streaming: sizes are not in the frame). */
 static char *unzstd(const char *path, size_t *out_len)
 {
@@ -602,11 +612,7 @@ TEST(plugin_file_drop_behind_keeps_little_cached)
                    (unsigned long long)cached, (unsigned long long)head);
 #endif
         close_sink(&fh, s);
-        size_t len;
-        char *text = read_file(path, &len);
-        uint32_t next = 1;
-        ASSERT_EQ(check_lines(text, len, &next), 40000);
-        mem_free(text);
+        assert_lines(path, 1, 40000);
         fh_free(&fh);
     }
     free_events(&e);
@@ -686,11 +692,7 @@ static void body_plugin_file_retries_on_full_device(void)
     ASSERT_EQ(acc, 20);
     ASSERT_CONTAINS(fh.log, "writing to");
     close_sink(&fh, s);
-    size_t len;
-    char *text = read_file(path, &len);
-    uint32_t next = 1;
-    ASSERT_EQ(check_lines(text, len, &next), 20);
-    mem_free(text);
+    assert_lines(path, 1, 20);
 
     /* With fail_after_seconds the sink gives up for good. */
     ASSERT_OK(unlink(path));
