@@ -3,6 +3,7 @@
  * and docs/archive-format.md).  Every read is bounds-checked against the
  * file bytes; nothing here trusts a length it has not compared.
  */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_d_stableOutBuffer: decompress into the block in place */
 #include "archive_int.h"
 
 #include <stdlib.h>
@@ -538,10 +539,94 @@ void ar_slim_rows(const uint8_t *cols, uint64_t n, uint64_t first, uint32_t cnt,
             out[(size_t)k * AR_SLIM + j] = cols[j * n + first + k];
 }
 
+/* Compressed bytes handed to the stream per call: enough output to go on with, no more. */
+#define AR_FEED ((size_t)32 << 10)
+
+/* Decompress the cursor's body up to at least upto bytes.  0, or ERR_FORMAT with why. */
+static int cursor_fill(struct ar_cursor *c, size_t upto, const char **why)
+{
+    if (c->have >= upto)
+        return 0;
+    ZSTD_outBuffer out = {c->body, c->raw, c->have};
+    while (out.pos < upto) {
+        if (c->zpos >= c->zsize) {
+            *why = "block body ends before its records do";
+            return ERR_FORMAT;
+        }
+        size_t end = c->zsize - c->zpos > AR_FEED ? c->zpos + AR_FEED : c->zsize;
+        ZSTD_inBuffer in = {c->zsrc, end, c->zpos};
+        size_t was = out.pos;
+        size_t r = ZSTD_decompressStream(c->zs, &out, &in);
+        if (ZSTD_isError(r)) {
+            *why = ZSTD_getErrorName(r);
+            return ERR_FORMAT;
+        }
+        if (in.pos == c->zpos && out.pos == was) {
+            *why = "block body does not decompress";
+            return ERR_FORMAT;
+        }
+        c->zpos = in.pos;
+        c->zlast = r;
+    }
+    c->have = out.pos;
+    return 0;
+}
+
+/* Decompress the rest and check it ends where the frame says.  0, or ERR_FORMAT with why. */
+static int cursor_finish(struct ar_cursor *c, const char **why)
+{
+    int rc = cursor_fill(c, c->raw, why);
+    ZSTD_outBuffer out = {c->body, c->raw, c->have};
+    while (rc == 0 && c->zpos < c->zsize) {
+        /* Output is full: only frame ends (last block, checksum) may be left. */
+        ZSTD_inBuffer in = {c->zsrc, c->zsize, c->zpos};
+        size_t r = ZSTD_decompressStream(c->zs, &out, &in);
+        if (ZSTD_isError(r)) {
+            *why = ZSTD_getErrorName(r);
+            return ERR_FORMAT;
+        }
+        if (in.pos == c->zpos)
+            break;
+        c->zpos = in.pos;
+        c->zlast = r;
+    }
+    if (rc == 0 && (c->zpos != c->zsize || c->zlast != 0 || out.pos != c->raw)) {
+        *why = "decompressed size differs from the frame header";
+        rc = ERR_FORMAT;
+    }
+    return rc;
+}
+
+/* Start decompressing f's body into c->body as a stream.  0, or ERR_* with why. */
+static int cursor_stream(const ZSTD_DDict *ddict, const struct ar_frame *f, struct ar_cursor *c,
+                         const char **why)
+{
+    if (c->zs == NULL && (c->zs = ZSTD_createDCtx()) == NULL) {
+        *why = "out of memory";
+        return ERR_NOMEM;
+    }
+    size_t e = ZSTD_DCtx_reset(c->zs, ZSTD_reset_session_and_parameters);
+    if (!ZSTD_isError(e))
+        e = ZSTD_DCtx_setParameter(c->zs, ZSTD_d_stableOutBuffer, 1);
+    if (!ZSTD_isError(e) && ddict)
+        e = ZSTD_DCtx_refDDict(c->zs, ddict);
+    if (ZSTD_isError(e)) {
+        *why = ZSTD_getErrorName(e);
+        return ERR_FORMAT;
+    }
+    c->zsrc = f->body;
+    c->zsize = f->stored;
+    c->zpos = c->have = 0;
+    c->raw = f->raw;
+    c->zlast = 1;
+    return 0;
+}
+
 int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_frame *f,
                    const struct ar_block_meta *m, struct ar_cursor *c, const char **why)
 {
-    c->n = c->next = 0;
+    c->n = c->next = c->lost = 0;
+    c->err = NULL;
     /*
      * The body buffer is a big block (huge pages: a 16 MiB block faulted in
      * 4 KiB at a time cost more than decompressing it), grown by replacing it.
@@ -558,7 +643,14 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
         }
         c->body_cap = cap;
     }
-    int rc = ar_frame_body(dctx, ddict, f, &c->body, &c->body_cap, why);
+    /* Format 3 zstd bodies stream (see struct ar_cursor); others are decompressed whole. */
+    int rc;
+    c->raw = c->have = f->raw;
+    c->zsize = c->zpos = c->zlast = 0;
+    if (m->major >= 3 && f->codec == AR_CODEC_ZSTD && f->raw <= AR_MAX_RAW)
+        rc = cursor_stream(ddict, f, c, why);
+    else
+        rc = ar_frame_body(dctx, ddict, f, &c->body, &c->body_cap, why);
     if (rc)
         return rc;
     uint64_t n = f->count, raw = f->raw, nt = m->ntemplates;
@@ -567,7 +659,8 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
         *why = n == 0 ? "block with no events" : "block smaller than its record headers";
         return ERR_FORMAT;
     }
-    if ((rc = ensure(&c->tcur, &c->tcur_cap, (size_t)nt * 2 * sizeof(uint64_t), why)))
+    if ((rc = cursor_fill(c, (size_t)(tl + n * AR_SLIM), why)) ||
+        (rc = ensure(&c->tcur, &c->tcur_cap, (size_t)nt * 2 * sizeof(uint64_t), why)))
         return rc;
     const uint8_t *tmpl = c->body;
     for (uint64_t t = 0; t < nt; t++) {
@@ -609,6 +702,9 @@ int ar_cursor_open(ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, const struct ar_fra
         return ERR_FORMAT;
     c->xo = pos;
     c->dpos = c->tcur[1]; /* the payloads start with template 0's */
+    /* The extended items now; the extra bytes (after the payloads) are rare: all then. */
+    if ((rc = xl ? cursor_finish(c, why) : cursor_fill(c, (size_t)c->dpos, why)))
+        return rc;
     c->nsegs = c->seg = c->seg_end = 0;
     if (m->major >= 3) {
         if ((rc = segs_reserve(&c->sg, nt, why)) ||
@@ -648,6 +744,13 @@ uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t ma
         }
         c->dpos = segs_place(&c->sg, c->tcur, c->dpos);
         c->seg_end = end;
+        int rc = c->seg == c->nsegs ? cursor_finish(c, &c->err)
+                                    : cursor_fill(c, (size_t)c->dpos, &c->err);
+        if (rc) {
+            c->lost = c->n - c->next; /* the rest of the block is lost */
+            c->n = c->next;
+            return 0;
+        }
         if (c->next + cnt > end)
             cnt = end - c->next;
     }
@@ -689,6 +792,8 @@ void ar_item_row(const struct ar_item *it, uint8_t *r)
 
 void ar_cursor_free(struct ar_cursor *c)
 {
+    ZSTD_freeDCtx(c->zs);
+    c->zs = NULL;
     mem_free_big(c->body, c->body_cap);
     mem_free(c->tcur);
     mem_free(c->segs);

@@ -160,6 +160,19 @@ struct ar_cursor {
     uint32_t seg_end;     /* first record after the placed segments */
     uint64_t dpos;        /* where the next segment's payloads start */
     struct ar_segs sg;
+    /*
+     * Format 3 bodies are decompressed as they are read: up to the payloads
+     * when the block is opened, then one segment at a time, so the first
+     * events go out before the whole block is decompressed.
+     */
+    ZSTD_DCtx *zs;          /* the cursor's own stream (NULL until needed) */
+    const uint8_t *zsrc;    /* the compressed body, zsize bytes */
+    size_t zsize, zpos;     /* consumed so far */
+    size_t have;            /* body bytes decompressed so far (== raw when whole) */
+    size_t raw;
+    size_t zlast;           /* the stream's last hint (0: its frames are complete) */
+    const char *err;        /* why the block stopped early (ar_cursor_items gave 0), or NULL */
+    uint32_t lost;          /* and how many of its records were not handed out */
     uint8_t slim[AR_CHUNK * AR_SLIM];
     uint8_t seg_slim[AR_CHUNK * AR_SLIM];
 };
@@ -177,7 +190,11 @@ struct ar_item {
     uint64_t eo, dof, xo; /* body offsets of its extended items, payload and extra bytes */
 };
 
-/* The next records (at most max <= AR_CHUNK) into items; how many, 0 after the last. */
+/*
+ * The next records (at most max <= AR_CHUNK) into items; how many, 0 after
+ * the last — or when the rest of the body does not decompress, with c->err
+ * saying why (the records not handed out are lost with the block).
+ */
 uint32_t ar_cursor_items(struct ar_cursor *c, struct ar_item *items, uint32_t max);
 
 /* An item's whole fixed part (template + slim row, absolute timestamps), AR_REC_FIXED bytes. */

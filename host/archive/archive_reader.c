@@ -721,6 +721,11 @@ int archive_next(struct archive_reader *ar, struct record *rec, struct errbuf *e
             if (ar->ri == ar->rn) {
                 ar->rn = ar_cursor_items(&ar->blk, ar->items, AR_CHUNK);
                 ar->ri = 0;
+                if (ar->rn == 0 && ar->blk.err) {
+                    warnf(ar, ar->blocks[ar->cur].offset, "block: %s (%u events skipped)",
+                          ar->blk.err, ar->blk.lost);
+                    ar->st.bad_blocks++;
+                }
                 if (ar->rn == 0)
                     break;
             }

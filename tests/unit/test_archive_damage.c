@@ -5,7 +5,9 @@
  */
 #include "test.h"
 
+#include "archive/archive_int.h"
 #include "archive/archive_reader.h"
+#include "core/le.h"
 #include "core/mem.h"
 #include "platform/platform.h"
 
@@ -277,6 +279,76 @@ TEST(archive_flipped_bytes_skip_only_that_block)
     struct archive_check c;
     ASSERT_EQ(ta_verify(fixed, &c), 0);
     ASSERT_EQ_U64(c.events, 20000 - blocks[1].count);
+    mem_free(p);
+    mem_free(orig);
+}
+
+/*
+ * A block is decompressed as it is read, a segment at a time: when its body
+ * stops decompressing part-way (damage that the frame checksum does not
+ * catch: here the checksums are recomputed over it), the events of the
+ * segments before the damage are delivered, byte for byte those of the
+ * undamaged archive, and the rest of the block is skipped with one warning
+ * and counted as a damaged block.
+ */
+TEST(archive_block_damaged_part_way_keeps_the_segments_before)
+{
+    const char *arc = t_path("%s/seg.etwa", t_tmpdir());
+    const char *dir = ta_conf("{\"sources\": [{\"type\": \"synthetic\", \"count\": 20000}]}");
+    ta_dropin(dir, "10-a.json",
+              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": {\"path\": "
+                     "\"%s\", \"block_kb\": 65536, \"segment_kb\": 16, \"level\": 3}}",
+                     arc));
+    const char *args[] = {"run", "-c", dir, NULL};
+    struct t_run r = t_etwhost(args, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "run: %s", r.err);
+    t_run_free(&r);
+    size_t len;
+    uint8_t *orig = (uint8_t *)t_read_file(arc, &len);
+    ASSERT(orig != NULL);
+    struct archive_reader *ar;
+    struct errbuf eb;
+    ASSERT_OK(archive_open_mem(orig, len, "orig", NULL, &ar, &eb));
+    ASSERT_EQ_U64(archive_block_count(ar), 1);
+    uint64_t off = archive_block_at(ar, 0)->offset;
+    /* The second half of the payloads' zstd frame (after the record headers' frame) -> 0xFF. */
+    uint8_t *p = mem_alloc(len);
+    memcpy(p, orig, len);
+    struct ar_frame f;
+    const char *why;
+    ASSERT_EQ(ar_frame_at(p, len, off, &f, &why), AR_FRAME_OK);
+    size_t h = ZSTD_findFrameCompressedSize(f.body, f.stored);
+    ASSERT(!ZSTD_isError(h) && h < f.stored);
+    size_t from = h + (f.stored - h) / 2;
+    memset(p + (f.body - p) + from, 0xFF, f.stored - from);
+    le_w32(p + off + 40, ar_crc32c(0, f.meta, (size_t)f.meta_len + f.stored));
+    le_w32(p + off + 44, ar_crc32c(0, p + off, 44));
+    int warns = 0;
+    struct archive_options o;
+    memset(&o, 0, sizeof o);
+    o.warn = quiet_warn;
+    o.warn_ctx = &warns;
+    struct archive_reader *bad;
+    ASSERT_OK(archive_open_mem(p, len, "bad", &o, &bad, &eb));
+    struct record a, b;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = archive_next(bad, &b, &eb)) == 1) {
+        ASSERT_EQ(archive_next(ar, &a, &eb), 1);
+        ASSERT_EQ(a.timestamp, b.timestamp);
+        ASSERT_EQ(a.id, b.id);
+        ASSERT_EQ(a.data_len, b.data_len);
+        ASSERT(a.data_len == 0 || memcmp(a.data, b.data, a.data_len) == 0);
+        n++;
+    }
+    ASSERT_EQ(rc, 0);
+    struct archive_stats st;
+    archive_get_stats(bad, &st);
+    ASSERT_MSG(n > 1000 && n < 20000, "%llu events before the damage", (unsigned long long)n);
+    ASSERT_EQ_U64(st.bad_blocks, 1);
+    ASSERT_EQ(warns, 1);
+    archive_close(bad);
+    archive_close(ar);
     mem_free(p);
     mem_free(orig);
 }
