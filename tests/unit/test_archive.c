@@ -265,19 +265,11 @@ TEST(convert_jsonl_equals_dump_sync_and_force)
  * sink's settings after "path" (JSON members), what names the run in a
  * failure.
  */
+/* .etl -> archive through `etwhost run` with the sink settings given. */
 static void ta_archive_run(const char *etl, const char *arc, const char *settings,
                            const char *what)
 {
-    const char *dir =
-        ta_conf(t_path("{\"sources\": [{\"type\": \"etl\", \"path\": \"%s\"}]}", etl));
-    ta_dropin(dir, "10-a.json",
-              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
-                     "{\"path\": \"%s\", %s}}",
-                     arc, settings));
-    const char *args[] = {"run", "-c", dir, NULL};
-    struct t_run r = t_etwhost(args, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "run (%s): %s", what, r.err);
-    t_run_free(&r);
+    ta_archive_write(t_path("{\"type\": \"etl\", \"path\": \"%s\"}", etl), arc, settings, what);
 }
 
 /*
@@ -743,18 +735,10 @@ TEST(archive_rotation_by_size_predictable_names)
 TEST(archive_source_replay_speed)
 {
     /* 2000 events 500 us apart: one second of recorded time. */
-    const char *dir = ta_conf("{\"sources\": [{\"type\": \"synthetic\", \"count\": 2000, "
-                              "\"step_us\": 500}]}");
     char arc[1024];
     snprintf(arc, sizeof arc, "%s/p.etwa", t_tmpdir());
-    ta_dropin(dir, "10-a.json",
-              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
-                     "{\"path\": \"%s\"}}",
-                     arc));
-    const char *args[] = {"run", "-c", dir, NULL};
-    struct t_run r = t_etwhost(args, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "run: %s", r.err);
-    t_run_free(&r);
+    ta_archive_write("{\"type\": \"synthetic\", \"count\": 2000, \"step_us\": 500}", arc, "",
+                     "paced source");
     double speeds[] = {1.0, 4.0, 0.0};
     double took[3];
     for (int k = 0; k < 3; k++) {
@@ -767,7 +751,7 @@ TEST(archive_source_replay_speed)
                          t_build(), plat_dl_suffix()));
         const char *rargs[] = {"run", "-c", rdir, NULL};
         uint64_t t0 = plat_monotonic_ns();
-        r = t_etwhost(rargs, NULL, NULL);
+        struct t_run r = t_etwhost(rargs, NULL, NULL);
         took[k] = (double)(plat_monotonic_ns() - t0) / 1e9;
         ASSERT_MSG(r.status == 0, "replay: %s", r.err);
         ASSERT_CONTAINS(r.err, "2000 delivered");

@@ -17,16 +17,8 @@
 static void make_archive(char *out, size_t cap, uint32_t events)
 {
     snprintf(out, cap, "%s/d.etwa", t_tmpdir());
-    const char *dir = ta_conf(t_path("{\"sources\": [{\"type\": \"synthetic\", \"count\": %u}]}",
-                                     events));
-    ta_dropin(dir, "10-a.json",
-              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
-                     "{\"path\": \"%s\", \"block_kb\": 32, \"level\": 3}}",
-                     out));
-    const char *args[] = {"run", "-c", dir, NULL};
-    struct t_run r = t_etwhost(args, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "run: %s", r.err);
-    t_run_free(&r);
+    ta_archive_write(t_path("{\"type\": \"synthetic\", \"count\": %u}", events), out,
+                     "\"block_kb\": 32, \"level\": 3", "synthetic");
 }
 
 /* Records readable from bytes (never fails: damage is skipped). */
@@ -293,16 +285,10 @@ TEST(archive_flipped_bytes_skip_only_that_block)
  */
 TEST(archive_block_damaged_part_way_keeps_the_segments_before)
 {
-    const char *arc = t_path("%s/seg.etwa", t_tmpdir());
-    const char *dir = ta_conf("{\"sources\": [{\"type\": \"synthetic\", \"count\": 20000}]}");
-    ta_dropin(dir, "10-a.json",
-              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": {\"path\": "
-                     "\"%s\", \"block_kb\": 65536, \"segment_kb\": 16, \"level\": 3}}",
-                     arc));
-    const char *args[] = {"run", "-c", dir, NULL};
-    struct t_run r = t_etwhost(args, NULL, NULL);
-    ASSERT_MSG(r.status == 0, "run: %s", r.err);
-    t_run_free(&r);
+    char arc[1024];
+    snprintf(arc, sizeof arc, "%s/seg.etwa", t_tmpdir());
+    ta_archive_write("{\"type\": \"synthetic\", \"count\": 20000}", arc,
+                     "\"block_kb\": 65536, \"segment_kb\": 16, \"level\": 3", "one block");
     size_t len;
     uint8_t *orig = (uint8_t *)t_read_file(arc, &len);
     ASSERT(orig != NULL);

@@ -80,6 +80,24 @@ static inline void ta_roundtrip(const char *etl, const char *arc, const char *ex
     mem_free(got);
 }
 
+/*
+ * `etwhost run` of a fresh config: the source (a JSON object) into an archive
+ * sink writing arc, with settings (JSON members after "path", or "").
+ */
+static inline void ta_archive_write(const char *source, const char *arc, const char *settings,
+                                    const char *what)
+{
+    const char *dir = ta_conf(t_path("{\"sources\": [%s]}", source));
+    ta_dropin(dir, "10-a.json",
+              t_path("{\"name\": \"a\", \"plugin\": \"archive\", \"settings\": "
+                     "{\"path\": \"%s\"%s%s}}",
+                     arc, *settings ? ", " : "", settings));
+    const char *args[] = {"run", "-c", dir, NULL};
+    struct t_run r = t_etwhost(args, NULL, NULL);
+    ASSERT_MSG(r.status == 0, "run (%s): %s", what, r.err);
+    t_run_free(&r);
+}
+
 /* archive_verify in-process; returns the number of problems. */
 static inline int ta_verify(const char *path, struct archive_check *c)
 {
