@@ -542,11 +542,30 @@ void ar_slim_rows(const uint8_t *cols, uint64_t n, uint64_t first, uint32_t cnt,
 /* Compressed bytes handed to the stream per call: enough output to go on with, no more. */
 #define AR_FEED ((size_t)32 << 10)
 
+/*
+ * One call of the cursor's stream on the compressed bytes up to end (from
+ * where it stopped) into out.  0 when it consumed or produced something, 1
+ * when neither, ERR_FORMAT with why on a zstd error.
+ */
+static int cursor_step(struct ar_cursor *c, ZSTD_outBuffer *out, size_t end, const char **why)
+{
+    ZSTD_inBuffer in = {c->zsrc, end, c->zpos};
+    size_t was = out->pos;
+    size_t r = ZSTD_decompressStream(c->zs, out, &in);
+    if (ZSTD_isError(r)) {
+        *why = ZSTD_getErrorName(r);
+        return ERR_FORMAT;
+    }
+    if (in.pos == c->zpos && out->pos == was)
+        return 1;
+    c->zpos = in.pos;
+    c->zlast = r;
+    return 0;
+}
+
 /* Decompress the cursor's body up to at least upto bytes.  0, or ERR_FORMAT with why. */
 static int cursor_fill(struct ar_cursor *c, size_t upto, const char **why)
 {
-    if (c->have >= upto)
-        return 0;
     ZSTD_outBuffer out = {c->body, c->raw, c->have};
     while (out.pos < upto) {
         if (c->zpos >= c->zsize) {
@@ -554,21 +573,13 @@ static int cursor_fill(struct ar_cursor *c, size_t upto, const char **why)
             return ERR_FORMAT;
         }
         size_t end = c->zsize - c->zpos > AR_FEED ? c->zpos + AR_FEED : c->zsize;
-        ZSTD_inBuffer in = {c->zsrc, end, c->zpos};
-        size_t was = out.pos;
-        size_t r = ZSTD_decompressStream(c->zs, &out, &in);
-        if (ZSTD_isError(r)) {
-            *why = ZSTD_getErrorName(r);
-            return ERR_FORMAT;
-        }
-        if (in.pos == c->zpos && out.pos == was) {
+        int rc = cursor_step(c, &out, end, why);
+        if (rc == 1)
             *why = "block body does not decompress";
+        if (rc)
             return ERR_FORMAT;
-        }
-        c->zpos = in.pos;
-        c->zlast = r;
+        c->have = out.pos;
     }
-    c->have = out.pos;
     return 0;
 }
 
@@ -577,24 +588,16 @@ static int cursor_finish(struct ar_cursor *c, const char **why)
 {
     int rc = cursor_fill(c, c->raw, why);
     ZSTD_outBuffer out = {c->body, c->raw, c->have};
-    while (rc == 0 && c->zpos < c->zsize) {
-        /* Output is full: only frame ends (last block, checksum) may be left. */
-        ZSTD_inBuffer in = {c->zsrc, c->zsize, c->zpos};
-        size_t r = ZSTD_decompressStream(c->zs, &out, &in);
-        if (ZSTD_isError(r)) {
-            *why = ZSTD_getErrorName(r);
-            return ERR_FORMAT;
-        }
-        if (in.pos == c->zpos)
-            break;
-        c->zpos = in.pos;
-        c->zlast = r;
-    }
-    if (rc == 0 && (c->zpos != c->zsize || c->zlast != 0 || out.pos != c->raw)) {
+    /* Output is full: only frame ends (last block, checksum) may be left. */
+    while (rc == 0 && c->zpos < c->zsize)
+        rc = cursor_step(c, &out, c->zsize, why); /* 1: nothing more it takes */
+    if (rc == ERR_FORMAT)
+        return rc;
+    if (c->zpos != c->zsize || c->zlast != 0 || out.pos != c->raw) {
         *why = "decompressed size differs from the frame header";
-        rc = ERR_FORMAT;
+        return ERR_FORMAT;
     }
-    return rc;
+    return 0;
 }
 
 /* Start decompressing f's body into c->body as a stream.  0, or ERR_* with why. */
